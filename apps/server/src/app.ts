@@ -1,0 +1,96 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { createCore, type Core, type Logger } from '@wicket/core';
+import type { Database } from '@wicket/db';
+import { createGraphServer } from '@wicket/graph';
+import { createMcpProxy } from '@wicket/proxy';
+import { createRestApi } from '@wicket/rest';
+import { createMetrics } from './metrics.ts';
+
+export interface AppConfig {
+  database: Database;
+  logger: Logger;
+  serverSecret: string;
+  /** Origins allowed to call /graphql and /api with credentials (the console). */
+  consoleOrigins?: string[];
+  secureCookies?: boolean;
+}
+
+export interface App {
+  core: Core;
+  /** The whole HTTP surface as a fetch handler: tests call it in process. */
+  handler: (request: Request) => Promise<Response>;
+  start(port: number, host?: string): Promise<{ port: number; url: string; server: Server }>;
+  stop(): Promise<void>;
+}
+
+/** Builds the app without listening: /graphql, /api/*, /mcp, /healthz, /metrics on one port. */
+export function buildApp(config: AppConfig): App {
+  const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret });
+  const metrics = createMetrics();
+  const yoga = createGraphServer({ core, secureCookies: config.secureCookies });
+  const proxy = createMcpProxy(core);
+  const app = new Hono();
+
+  const origins = config.consoleOrigins ?? [];
+  const corsMiddleware = cors({
+    origin: (origin) => (origins.includes(origin) ? origin : null),
+    credentials: true,
+    allowHeaders: ['Content-Type', 'Authorization'],
+    exposeHeaders: ['Content-Disposition', 'X-Next-Offset', 'Retry-After'],
+    allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+  });
+  app.use('/graphql', corsMiddleware);
+  app.use('/api/*', corsMiddleware);
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'Content-Type': metrics.registry.contentType } }));
+
+  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', async (c) => {
+    const viewer = await core.auth.authenticate({ authorization: c.req.header('authorization'), cookie: c.req.header('cookie') });
+    const cookies: string[] = [];
+    const response = await yoga.fetch(c.req.raw, { viewer, setCookie: (v) => cookies.push(v) });
+    if (cookies.length === 0) return response;
+    const headers = new Headers(response.headers);
+    for (const v of cookies) headers.append('Set-Cookie', v);
+    return new Response(response.body, { status: response.status, headers });
+  });
+  app.route('/api', createRestApi(core));
+  app.route('/', proxy.routes);
+
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+  app.onError((err, c) => {
+    core.logger.error({ err }, 'unexpected error');
+    return c.json({ error: { code: 'INTERNAL', message: 'internal error' } }, 500);
+  });
+
+  let server: Server | undefined;
+  const closers: (() => Promise<void>)[] = [];
+
+  return {
+    core,
+    handler: async (request) => app.fetch(request),
+    async start(port, host = '127.0.0.1') {
+      server = createAdaptorServer({ fetch: app.fetch }) as Server;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(port, host, () => resolve());
+      });
+      const actual = (server.address() as AddressInfo).port;
+      return { port: actual, url: `http://${host}:${actual}`, server };
+    },
+    async stop() {
+      for (const close of closers.reverse()) await close().catch(() => {});
+      await proxy.close();
+      if (server) {
+        const s = server;
+        server = undefined;
+        s.closeAllConnections?.();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+    },
+  };
+}

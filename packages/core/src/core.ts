@@ -1,0 +1,48 @@
+import type { Database } from '@wicket/db';
+import { loadAccess, type Access, type Viewer } from './access.ts';
+import { ActivityService } from './activity.service.ts';
+import { AgentsService } from './agents.service.ts';
+import { AuditService } from './audit/audit.service.ts';
+import { AuthService, type SignInDelivery } from './auth.service.ts';
+import { ConnectorsService } from './connectors.service.ts';
+import { CoreEventBus } from './events.ts';
+import type { Logger } from './logger.ts';
+import { MembersService } from './members.service.ts';
+import { Secrets } from './secrets.ts';
+
+export interface CoreOptions {
+  database: Database;
+  logger: Logger;
+  serverSecret: string;
+  delivery?: SignInDelivery;
+}
+
+/** The use cases, built once per process and shared by GraphQL, REST, the proxy and the live stream. */
+export function createCore(options: CoreOptions) {
+  const { database, logger } = options;
+  const db = database.db;
+  const secrets = new Secrets(options.serverSecret);
+  const events = new CoreEventBus();
+  const delivery: SignInDelivery = options.delivery ?? {
+    async deliver(email, code) {
+      // No SMTP configured: the code goes to the server log (spec §2), with its purpose spelled out.
+      logger.info({ event: 'sign_in_code', email }, `sign-in code for ${email}: ${code} (valid 10 minutes)`);
+    },
+  };
+  return {
+    database,
+    db,
+    logger,
+    secrets,
+    events,
+    access: (viewer: Viewer | null): Promise<Access> => loadAccess(db, viewer),
+    auth: new AuthService(db, secrets, logger, delivery),
+    audit: new AuditService(db),
+    agents: new AgentsService(db, events),
+    members: new MembersService(db, secrets, events),
+    connectors: new ConnectorsService(db, secrets),
+    activity: new ActivityService(db),
+  };
+}
+
+export type Core = ReturnType<typeof createCore>;

@@ -1,0 +1,121 @@
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.ts';
+import type { DB } from './types.ts';
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+export interface Database {
+  db: Kysely<DB>;
+  kind: DatabaseKind;
+  /** Subscribe to a notification channel (LISTEN on PostgreSQL, PGlite's own in-process listen). */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Send a notification outside any transaction. */
+  notify(channel: string, payload?: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL connection string; absent means PGlite. */
+  url?: string;
+  /** PGlite data folder; absent means in memory. */
+  dataDir?: string;
+  /** An already open PGlite instance (tests clone one). */
+  pglite?: PGlite;
+  poolSize?: number;
+}
+
+// int8 and numeric as JavaScript numbers on pg, as PGlite already returns them: counts and seqs stay far
+// below 2^53, and one shape for both backends keeps tests honest.
+const pgTypes = {
+  getTypeParser(oid: number, format?: any) {
+    if (oid === 20 || oid === 1700) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
+  if (options.url) return createPostgres(options.url, options.poolSize ?? 10);
+  const instance = options.pglite ?? (await PGlite.create({ dataDir: options.dataDir, extensions: { pg_trgm } }));
+  return createPGlite(instance, !options.pglite);
+}
+
+function createPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes as any });
+  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const listeners = new Map<string, Set<(payload: string) => void>>();
+  let listenClient: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+
+  async function getListenClient(): Promise<pg.Client> {
+    if (listenClient) return listenClient;
+    connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => {
+        // A lost LISTEN connection only delays delivery: readers also catch up periodically.
+        if (listenClient === client) listenClient = undefined;
+        connecting = undefined;
+      });
+      client.on('notification', (msg) => {
+        for (const fn of listeners.get(msg.channel) ?? []) fn(msg.payload ?? '');
+      });
+      await client.connect();
+      for (const channel of listeners.keys()) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      listenClient = client;
+      return client;
+    })();
+    try {
+      return await connecting;
+    } finally {
+      connecting = undefined;
+    }
+  }
+
+  return {
+    db,
+    kind: 'postgres',
+    async listen(channel, onNotify) {
+      let set = listeners.get(channel);
+      const first = !set;
+      if (!set) listeners.set(channel, (set = new Set()));
+      set.add(onNotify);
+      const client = await getListenClient();
+      if (first) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
+      return async () => {
+        set!.delete(onNotify);
+      };
+    },
+    async notify(channel, payload = '') {
+      await pool.query('select pg_notify($1, $2)', [channel, payload]);
+    },
+    async close() {
+      const client = listenClient;
+      listenClient = undefined;
+      await client?.end().catch(() => {});
+      await db.destroy();
+    },
+  };
+}
+
+function createPGlite(instance: PGlite, owned: boolean): Database {
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(instance) });
+  return {
+    db,
+    kind: 'pglite',
+    async listen(channel, onNotify) {
+      const unsubscribe = await instance.listen(channel, onNotify);
+      return async () => unsubscribe();
+    },
+    async notify(channel, payload = '') {
+      await instance.query('select pg_notify($1, $2)', [channel, payload]);
+    },
+    async close() {
+      await db.destroy();
+      if (owned && !instance.closed) await instance.close();
+    },
+  };
+}

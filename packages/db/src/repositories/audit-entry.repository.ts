@@ -1,0 +1,275 @@
+import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import type { AuditEntries, DB } from '../types.ts';
+
+export type AuditEntryRow = Selectable<AuditEntries>;
+export type NewAuditEntryRow = Insertable<AuditEntries>;
+
+/** Who may see which rows: entries of agents they own, and their own entries as a member. */
+export interface AuditScope {
+  ownerAgentIds: string[];
+  memberIds: string[];
+}
+
+/** The filter grammar of spec §6, already validated and normalised by core. */
+export interface AuditCriteria {
+  result?: 'ALLOW' | 'DENY';
+  service?: string;
+  tool?: string;
+  agent?: string;
+  member?: string;
+  policy?: string;
+  agentId?: string;
+  from?: Date;
+  /** exclusive upper bound */
+  until?: Date;
+}
+
+export interface KeysetPosition {
+  timestamp: Date;
+  id: string;
+}
+
+type Db = Kysely<DB>;
+type EB = ExpressionBuilder<DB, 'audit_entries'>;
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function scopeCondition(eb: EB, scope: AuditScope): Expression<SqlBool> {
+  const parts: Expression<SqlBool>[] = [];
+  if (scope.ownerAgentIds.length === 1) parts.push(eb('audit_entries.agent_id', '=', scope.ownerAgentIds[0]));
+  else if (scope.ownerAgentIds.length > 1) parts.push(eb('audit_entries.agent_id', 'in', scope.ownerAgentIds));
+  if (scope.memberIds.length === 1) parts.push(eb('audit_entries.member_id', '=', scope.memberIds[0]));
+  else if (scope.memberIds.length > 1) parts.push(eb('audit_entries.member_id', 'in', scope.memberIds));
+  if (parts.length === 0) return sql<SqlBool>`false`;
+  return parts.length === 1 ? parts[0] : eb.or(parts);
+}
+
+function criteriaConditions(eb: EB, c: AuditCriteria): Expression<SqlBool>[] {
+  const out: Expression<SqlBool>[] = [];
+  if (c.result) out.push(eb('audit_entries.decision', '=', c.result));
+  if (c.service) out.push(eb('audit_entries.service', '=', c.service));
+  if (c.tool) out.push(eb('audit_entries.tool', 'ilike', likePattern(c.tool)));
+  if (c.agent) out.push(eb('audit_entries.agent_name', 'ilike', likePattern(c.agent)));
+  if (c.member) out.push(eb('audit_entries.member_id', '=', c.member));
+  if (c.agentId) out.push(eb('audit_entries.agent_id', '=', c.agentId));
+  if (c.from) out.push(eb('audit_entries.timestamp', '>=', c.from));
+  if (c.until) out.push(eb('audit_entries.timestamp', '<', c.until));
+  return out;
+}
+
+/**
+ * Newest first by (timestamp, id). With a policy filter the query is driven by audit_policy_matches,
+ * whose (policy_id, timestamp desc, entry_id desc) index yields rows already in the list's order.
+ */
+export async function listAuditEntries(
+  db: Db,
+  q: { scope: AuditScope; criteria: AuditCriteria; after?: KeysetPosition; limit: number; offset?: number },
+): Promise<AuditEntryRow[]> {
+  const { scope, criteria, after, limit, offset } = q;
+  if (criteria.policy) {
+    let query = db
+      .selectFrom('audit_policy_matches as m')
+      .innerJoin('audit_entries', 'audit_entries.id', 'm.entry_id')
+      .selectAll('audit_entries')
+      .where('m.policy_id', '=', criteria.policy)
+      .where((eb) => eb.and([scopeCondition(eb as any, scope), ...criteriaConditions(eb as any, criteria)]));
+    if (criteria.from) query = query.where('m.timestamp', '>=', criteria.from);
+    if (criteria.until) query = query.where('m.timestamp', '<', criteria.until);
+    if (after) query = query.where(sql<SqlBool>`(m.timestamp, m.entry_id) < (${after.timestamp}, ${after.id})`);
+    query = query.orderBy('m.timestamp', 'desc').orderBy('m.entry_id', 'desc').limit(limit);
+    if (offset) query = query.offset(offset);
+    return query.execute();
+  }
+  let query = db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where((eb) => eb.and([scopeCondition(eb, scope), ...criteriaConditions(eb, criteria)]));
+  if (after) query = query.where(sql<SqlBool>`(audit_entries.timestamp, audit_entries.id) < (${after.timestamp}, ${after.id})`);
+  query = query.orderBy('audit_entries.timestamp', 'desc').orderBy('audit_entries.id', 'desc').limit(limit);
+  if (offset) query = query.offset(offset);
+  return query.execute();
+}
+
+/** Entries committed after a stream position, oldest first (the live stream and its replay). */
+export async function listAuditEntriesAfterSeq(
+  db: Db,
+  q: { scope: AuditScope; criteria: AuditCriteria; afterSeq: number; limit: number },
+): Promise<AuditEntryRow[]> {
+  return db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('seq', '>', q.afterSeq)
+    .where((eb) => {
+      const conds = [scopeCondition(eb, q.scope), ...criteriaConditions(eb, q.criteria)];
+      if (q.criteria.policy) {
+        conds.push(sql<SqlBool>`${q.criteria.policy}::uuid = any(audit_entries.matched_policy_ids)`);
+      }
+      return eb.and(conds);
+    })
+    .orderBy('seq', 'asc')
+    .limit(q.limit)
+    .execute();
+}
+
+export async function findAuditEntryById(db: Db, id: string, scope: AuditScope): Promise<AuditEntryRow | undefined> {
+  return db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('id', '=', id)
+    .where((eb) => scopeCondition(eb, scope))
+    .executeTakeFirst();
+}
+
+export async function findAuditEntryPosition(db: Db, id: string): Promise<{ seq: number; timestamp: Date; id: string } | undefined> {
+  return db.selectFrom('audit_entries').select(['seq', 'timestamp', 'id']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function findLatestAuditSeq(db: Db): Promise<number> {
+  const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
+  return Number(row?.seq ?? 0);
+}
+
+/** One statement for many entries: one lock, one rollup upsert per distinct bucket. */
+export async function insertAuditEntries(db: Db, rows: NewAuditEntryRow[]): Promise<{ id: string; seq: number; timestamp: Date }[]> {
+  if (rows.length === 0) return [];
+  return db.insertInto('audit_entries').values(rows).returning(['id', 'seq', 'timestamp']).execute();
+}
+
+export async function recordAuditOutcome(
+  db: Db,
+  id: string,
+  outcome: { durationMs: number; upstreamStatus: string | null; upstreamError: string | null },
+): Promise<void> {
+  await db
+    .updateTable('audit_entries')
+    .set({ duration_ms: outcome.durationMs, upstream_status: outcome.upstreamStatus, upstream_error: outcome.upstreamError, completed_at: new Date() })
+    .where('id', '=', id)
+    .where('completed_at', 'is', null)
+    .execute();
+}
+
+export async function purgeAuditEntriesBefore(db: Db, cutoff: Date): Promise<number> {
+  const r = await sql<{ n: number }>`select wicket_purge_audit_before(${cutoff}) as n`.execute(db);
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Stats. Whole buckets inside the range come from the rollups (maintained on insert); the partial
+// buckets at the two edges come from the entries themselves, so the figures are exact for any range
+// while the cost depends on the range and the number of distinct dimensions, not on the table size.
+
+export type StatsGranularity = 'minute' | 'hour' | 'day';
+
+export interface StatsRow {
+  bucket: Date;
+  service: string;
+  tool: string;
+  decision: 'ALLOW' | 'DENY';
+  policy_id: string | null;
+  count: number;
+}
+
+function rollupUnit(g: StatsGranularity): 'minute' | 'hour' {
+  return g === 'minute' ? 'minute' : 'hour';
+}
+
+function floorTo(d: Date, unit: 'minute' | 'hour'): Date {
+  const ms = unit === 'minute' ? 60_000 : 3_600_000;
+  return new Date(Math.floor(d.getTime() / ms) * ms);
+}
+
+function ceilTo(d: Date, unit: 'minute' | 'hour'): Date {
+  const ms = unit === 'minute' ? 60_000 : 3_600_000;
+  return new Date(Math.ceil(d.getTime() / ms) * ms);
+}
+
+/**
+ * Grouped counts by (bucket in the requested granularity, service, tool, decision, deciding policy).
+ * from/until must be set (core clamps open ranges to the data).
+ */
+export async function aggregateAuditEntries(
+  db: Db,
+  q: { scope: AuditScope; criteria: AuditCriteria & { from: Date; until: Date }; granularity: StatsGranularity },
+): Promise<StatsRow[]> {
+  const { scope, criteria, granularity } = q;
+  const unit = rollupUnit(granularity);
+  const wholeFrom = ceilTo(criteria.from, unit);
+  const wholeUntil = floorTo(criteria.until, unit);
+  const bucketExpr = (col: string) => sql<Date>`date_trunc(${granularity}, ${sql.ref(col)}, 'UTC')`;
+  const parts: Promise<StatsRow[]>[] = [];
+
+  const rawRange = (from: Date, until: Date) => {
+    if (from >= until) return;
+    parts.push(
+      db
+        .selectFrom('audit_entries')
+        .select([
+          bucketExpr('audit_entries.timestamp').as('bucket'),
+          'service',
+          'tool',
+          'decision',
+          'policy_id',
+          (eb) => eb.fn.countAll<number>().as('count'),
+        ])
+        .where((eb) =>
+          eb.and([
+            scopeCondition(eb, scope),
+            ...criteriaConditions(eb, { ...criteria, from, until }),
+            ...(criteria.policy ? [sql<SqlBool>`${criteria.policy}::uuid = any(audit_entries.matched_policy_ids)`] : []),
+          ]),
+        )
+        .groupBy(['bucket', 'service', 'tool', 'decision', 'policy_id'])
+        .execute() as Promise<StatsRow[]>,
+    );
+  };
+
+  if (wholeFrom >= wholeUntil) {
+    rawRange(criteria.from, criteria.until);
+  } else {
+    rawRange(criteria.from, wholeFrom);
+    rawRange(wholeUntil, criteria.until);
+    parts.push(rollupRange(db, { scope, criteria, unit, granularity, from: wholeFrom, until: wholeUntil }));
+  }
+  const rows = (await Promise.all(parts)).flat();
+  return rows.map((r) => ({ ...r, bucket: new Date(r.bucket), count: Number(r.count) }));
+}
+
+function rollupRange(
+  db: Db,
+  q: { scope: AuditScope; criteria: AuditCriteria; unit: 'minute' | 'hour'; granularity: StatsGranularity; from: Date; until: Date },
+): Promise<StatsRow[]> {
+  const { scope, criteria, unit, granularity, from, until } = q;
+  const table = criteria.policy ? 'audit_policy_rollups' : 'audit_rollups';
+  const conds = [sql`r.granularity = ${unit}`, sql`r.bucket >= ${from}`, sql`r.bucket < ${until}`];
+  const scopeParts = [];
+  if (scope.ownerAgentIds.length) scopeParts.push(sql`r.agent_id = any(${scope.ownerAgentIds}::uuid[])`);
+  if (scope.memberIds.length) scopeParts.push(sql`r.member_id = any(${scope.memberIds}::uuid[])`);
+  conds.push(scopeParts.length ? sql`(${sql.join(scopeParts, sql` or `)})` : sql`false`);
+  if (criteria.result) conds.push(sql`r.decision = ${criteria.result}`);
+  if (criteria.service) conds.push(sql`r.service = ${criteria.service}`);
+  if (criteria.tool) conds.push(sql`r.tool ilike ${likePattern(criteria.tool)}`);
+  if (criteria.member) conds.push(sql`r.member_id = ${criteria.member}`);
+  if (criteria.agentId) conds.push(sql`r.agent_id = ${criteria.agentId}`);
+  if (criteria.policy) conds.push(sql`r.matched_policy_id = ${criteria.policy}`);
+  // Rollups keep the agent name recorded in the entries, so the name filter agrees with the list.
+  if (criteria.agent) conds.push(sql`r.agent_name ilike ${likePattern(criteria.agent)}`);
+  return sql<StatsRow>`
+    select date_trunc(${granularity}, r.bucket, 'UTC') as bucket, r.service, r.tool, r.decision,
+           r.policy_id, sum(r.count)::int8 as count
+    from ${sql.table(table)} r
+    where ${sql.join(conds, sql` and `)}
+    group by 1, 2, 3, 4, 5`
+    .execute(db)
+    .then((r) => r.rows);
+}
+
+export async function findAuditTimeBounds(db: Db, scope: AuditScope): Promise<{ min: Date | null; max: Date | null }> {
+  const row = await db
+    .selectFrom('audit_entries')
+    .select((eb) => [eb.fn.min('timestamp').as('min'), eb.fn.max('timestamp').as('max')])
+    .where((eb) => scopeCondition(eb, scope))
+    .executeTakeFirst();
+  return { min: (row?.min as Date | null) ?? null, max: (row?.max as Date | null) ?? null };
+}

@@ -1,0 +1,85 @@
+import { GraphQLError, Kind, type DefinitionNode, type DocumentNode, type OperationDefinitionNode, type SelectionNode } from 'graphql';
+import { createYoga, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { isAppError, type Core, type Viewer } from '@wicket/core';
+import { createGraphContext, type GraphContext } from './context.ts';
+import { buildSchema } from './schema.ts';
+import { publicMutations } from './types/viewer.ts';
+
+export interface GraphServerContext {
+  viewer: Viewer | null;
+  setCookie?: (cookie: string) => void;
+}
+
+/**
+ * Expected failures thrown by a query field (not a mutation union) keep their code and field in
+ * `extensions`; HTTP status follows (401 unauthenticated, 400 bad input). Everything else is logged
+ * once and masked.
+ */
+function toClientError(error: unknown, message: string, isDev?: boolean): Error {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (isAppError(original)) {
+    return new GraphQLError(original.message, {
+      nodes: error instanceof GraphQLError ? error.nodes : undefined,
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: {
+        code: original.code,
+        ...(original.param ? { field: original.param } : {}),
+        http: { status: original.status === 401 ? 401 : 200 },
+      },
+    });
+  }
+  return yogaMaskError(error, message, isDev);
+}
+
+/** Without a viewer only the sign-in mutations may run: everything else is a 401. */
+function useAuthGate(): Plugin<GraphContext> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const ctx = args.contextValue as GraphContext;
+      if (ctx.viewer) return;
+      const document = args.document as DocumentNode;
+      const op = document.definitions.find(
+        (d: DefinitionNode): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName),
+      );
+      const onlyPublic =
+        op?.operation === 'mutation' &&
+        op.selectionSet.selections.every((s: SelectionNode) => s.kind === Kind.FIELD && (publicMutations.has(s.name.value) || s.name.value === '__typename'));
+      if (!onlyPublic) {
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError('authentication required: send Authorization: Bearer <API token> or sign in', {
+              extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+            }),
+          ],
+        });
+      }
+    },
+  };
+}
+
+export function createGraphServer(options: { core: Core; secureCookies?: boolean; plugins?: Plugin[] }): YogaServerInstance<GraphServerContext, GraphContext> {
+  const { core } = options;
+  return createYoga<GraphServerContext, GraphContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'Wicket GraphQL' },
+    logging: {
+      debug: () => {},
+      info: () => {},
+      warn: (...a) => core.logger.warn({ args: a.map(String) }, 'graphql warning'),
+      error: (...a) => core.logger.error({ err: a[0] }, 'graphql error'),
+    },
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        const masked = toClientError(error, message, isDev);
+        if (masked !== error && !(masked instanceof GraphQLError && masked.extensions?.code && masked.extensions.code !== 'INTERNAL_SERVER_ERROR')) {
+          core.logger.error({ err: error }, 'unexpected error in a GraphQL operation');
+        }
+        return masked;
+      },
+    },
+    context: ({ viewer, setCookie }) => createGraphContext(core, viewer ?? null, { setCookie, secureCookies: options.secureCookies }),
+    plugins: [useAuthGate(), ...(options.plugins ?? [])],
+  });
+}
