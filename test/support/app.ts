@@ -15,8 +15,8 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { logLevel?: string } = {}): Promise<TestApp> {
-  const testDb = await createTestDatabase();
+export async function startTestApp(options: { logLevel?: string; onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
+  const testDb = await createTestDatabase({ log: options.onQuery ? (e) => options.onQuery!(e.query.sql) : undefined });
   const logger = createLogger({ level: options.logLevel ?? 'silent' });
   const app = buildApp({ database: testDb.database, logger, serverSecret: TEST_SECRET, consoleOrigins: ['http://localhost:3000'] });
   let baseUrl: string | undefined;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { createDatabase, type Database } from '@wicket/db';
+import { createDatabase, type Database, type DatabaseOptions } from '@wicket/db';
 import pg from 'pg';
 import { pgliteTemplatePath, templateDatabaseName, testBackend } from './backend.ts';
 
@@ -16,7 +16,7 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database of its own for one test file, on the backend this run targets. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { log?: DatabaseOptions['log'] } = {}): Promise<TestDatabase> {
   if (testBackend() === 'postgres') {
     const base = process.env.TEST_DATABASE_URL!;
     const name = `wicket_t_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -27,7 +27,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     const u = new URL(base);
     u.pathname = `/${name}`;
     const url = u.toString();
-    const database = await createDatabase({ url });
+    const database = await createDatabase({ url, log: options.log });
     const extra: Database[] = [];
     return {
       database,
@@ -49,7 +49,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const dump = new Blob([readFileSync(pgliteTemplatePath())]);
   const instance = await PGlite.create({ loadDataDir: dump, extensions: { pg_trgm } });
-  const database = await createDatabase({ pglite: instance });
+  const database = await createDatabase({ pglite: instance, log: options.log });
   return {
     database,
     async open() {

@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
 import type { DB } from './types.ts';
@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   /** An already open PGlite instance (tests clone one). */
   pglite?: PGlite;
   poolSize?: number;
+  /** Called for every query (tests count queries with it). */
+  log?: (event: LogEvent) => void;
 }
 
 // int8 and numeric as JavaScript numbers on pg, as PGlite already returns them: counts and seqs stay far
@@ -37,16 +39,16 @@ const pgTypes = {
 };
 
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
-  if (options.url) return createPostgres(options.url, options.poolSize ?? 10);
+  if (options.url) return createPostgres(options.url, options.poolSize ?? 10, options.log);
   const instance = options.pglite ?? (await PGlite.create({ dataDir: options.dataDir, extensions: { pg_trgm } }));
-  return createPGlite(instance, !options.pglite);
+  return createPGlite(instance, !options.pglite, options.log);
 }
 
-function createPostgres(url: string, poolSize: number): Database {
+function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) => void): Database {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes as any });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let listenClient: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
@@ -101,8 +103,8 @@ function createPostgres(url: string, poolSize: number): Database {
   };
 }
 
-function createPGlite(instance: PGlite, owned: boolean): Database {
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(instance) });
+function createPGlite(instance: PGlite, owned: boolean, log?: (event: LogEvent) => void): Database {
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(instance), log });
   return {
     db,
     kind: 'pglite',
