@@ -49,3 +49,31 @@ describe('audit entries are append-only in the database itself', () => {
     await expect(sql`delete from audit_entries where id = ${id}`.execute(db())).rejects.toThrow(/append-only/);
   });
 });
+
+describe('retention', () => {
+  it('purges whole old hours, keeps the rest, and records the purge as admin activity', async () => {
+    const tdb = await createTestDatabase();
+    try {
+      const { RetentionService } = await import('@wicket/core');
+      const f = factories(tdb.database);
+      const agent = await f.agent({ name: 'r' });
+      const now = new Date('2026-11-20T10:30:00Z');
+      await f.auditEntries([
+        { agent_id: agent.id, agent_name: 'r', timestamp: new Date('2026-11-09T09:59:59Z') },
+        { agent_id: agent.id, agent_name: 'r', timestamp: new Date('2026-11-10T10:00:00Z') },
+        { agent_id: agent.id, agent_name: 'r', timestamp: new Date('2026-11-20T10:00:00Z') },
+      ]);
+      const r = await new RetentionService(tdb.database.db).purgeOlderThan(10, now);
+      expect(r).toEqual({ cutoff: new Date('2026-11-10T10:00:00Z'), removed: 1 });
+      const left = await tdb.database.db.selectFrom('audit_entries').select('timestamp').orderBy('timestamp').execute();
+      expect(left.map((x) => x.timestamp.toISOString())).toEqual(['2026-11-10T10:00:00.000Z', '2026-11-20T10:00:00.000Z']);
+      const rollupTotal = await tdb.database.db.selectFrom('audit_rollups').select((eb) => eb.fn.sum<number>('count').as('n')).where('granularity', '=', 'hour').executeTakeFirstOrThrow();
+      expect(Number(rollupTotal.n)).toBe(2);
+      const activity = await tdb.database.db.selectFrom('admin_activity').selectAll().execute();
+      expect(activity).toHaveLength(1);
+      expect(activity[0]).toMatchObject({ action: 'audit.retention.purge', after: { removed: 1, retentionDays: 10 } });
+    } finally {
+      await tdb.drop();
+    }
+  });
+});

@@ -10,6 +10,7 @@ const schema = z.object({
   WICKET_ADMIN_TOKEN: z.string().min(16, 'WICKET_ADMIN_TOKEN must be at least 16 characters').optional(),
   WICKET_DEMO: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
   WICKET_SECRET: z.string().min(16, 'WICKET_SECRET must be at least 16 characters').optional(),
+  WICKET_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   CONSOLE_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   CONSOLE_ORIGIN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

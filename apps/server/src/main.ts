@@ -50,11 +50,26 @@ async function main() {
     logger.info({ event: 'sign_in_link' }, `one-time sign-in link for the first owner: ${link}`);
   }
 
+  // Configured retention: purge at start, then hourly.
+  let retentionTimer: NodeJS.Timeout | undefined;
+  if (config.WICKET_RETENTION_DAYS) {
+    const days = config.WICKET_RETENTION_DAYS;
+    const purge = () =>
+      core.retention
+        .purgeOlderThan(days)
+        .then((r) => logger.info({ cutoff: r.cutoff, removed: r.removed }, 'audit retention purge'))
+        .catch((err) => logger.error({ err }, 'audit retention purge failed'));
+    await purge();
+    retentionTimer = setInterval(purge, 3_600_000);
+    retentionTimer.unref();
+  }
+
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (retentionTimer) clearInterval(retentionTimer);
     await app.stop();
     await demo?.stop();
     await database.close();

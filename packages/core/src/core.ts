@@ -8,6 +8,7 @@ import { ConnectorsService } from './connectors.service.ts';
 import { CoreEventBus } from './events.ts';
 import type { Logger } from './logger.ts';
 import { MembersService } from './members.service.ts';
+import { RetentionService } from './retention.service.ts';
 import { Secrets } from './secrets.ts';
 
 export interface CoreOptions {
@@ -42,6 +43,7 @@ export function createCore(options: CoreOptions) {
     members: new MembersService(db, secrets, events),
     connectors: new ConnectorsService(db, secrets),
     activity: new ActivityService(db),
+    retention: new RetentionService(db),
   };
 }
 

@@ -13,3 +13,5 @@ export * from './agents.service.ts';
 export * from './members.service.ts';
 export * from './connectors.service.ts';
 export * from './activity.service.ts';
+export * from './redaction.ts';
+export * from './retention.service.ts';

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, type DefinitionNode, type DocumentNode, type OperationDefinitionNode, type SelectionNode } from 'graphql';
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { createYoga, maskError as yogaMaskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { isAppError, type Core, type Viewer } from '@wicket/core';
 import { createGraphContext, type GraphContext } from './context.ts';
@@ -29,6 +30,25 @@ function toClientError(error: unknown, message: string, isDev?: boolean): Error 
     });
   }
   return yogaMaskError(error, message, isDev);
+}
+
+function createLruCache(max: number) {
+  const map = new Map<string, any>();
+  return {
+    get(key: string) {
+      const v = map.get(key);
+      if (v !== undefined) {
+        map.delete(key);
+        map.set(key, v);
+      }
+      return v;
+    },
+    set(key: string, value: any) {
+      map.delete(key);
+      map.set(key, value);
+      if (map.size > max) map.delete(map.keys().next().value as string);
+    },
+  };
 }
 
 /** Without a viewer only the sign-in mutations may run: everything else is a 401. */
@@ -80,6 +100,8 @@ export function createGraphServer(options: { core: Core; secureCookies?: boolean
       },
     },
     context: ({ viewer, setCookie }) => createGraphContext(core, viewer ?? null, { setCookie, secureCookies: options.secureCookies }),
-    plugins: [useAuthGate(), ...(options.plugins ?? [])],
+    // Compiled execution (graphql-jit): the same results, a fraction of the per-field overhead on
+    // large pages. Documents are compiled once and cached.
+    plugins: [useAuthGate(), useGraphQlJit({}, { cache: createLruCache(500) }), ...(options.plugins ?? [])],
   });
 }
