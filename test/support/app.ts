@@ -1,4 +1,4 @@
-import { createLogger } from '@wicket/core';
+import { createLogger, type SignInDelivery } from '@wicket/core';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { factories, TEST_SECRET, type Factories } from './factories.ts';
@@ -15,10 +15,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { logLevel?: string; onQuery?: (sql: string) => void } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { logLevel?: string; onQuery?: (sql: string) => void; delivery?: SignInDelivery } = {},
+): Promise<TestApp> {
   const testDb = await createTestDatabase({ log: options.onQuery ? (e) => options.onQuery!(e.query.sql) : undefined });
   const logger = createLogger({ level: options.logLevel ?? 'silent' });
-  const app = buildApp({ database: testDb.database, logger, serverSecret: TEST_SECRET, consoleOrigins: ['http://localhost:3000'] });
+  const app = buildApp({ database: testDb.database, logger, serverSecret: TEST_SECRET, consoleOrigins: ['http://localhost:3000'], delivery: options.delivery });
   let baseUrl: string | undefined;
   const request = (path: string, init: RequestInit & { token?: string } = {}) => {
     const headers = new Headers(init.headers);

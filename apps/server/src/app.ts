@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { createCore, type Core, type Logger } from '@wicket/core';
+import { createCore, type Core, type Logger, type SignInDelivery } from '@wicket/core';
 import type { Database } from '@wicket/db';
 import { createGraphServer } from '@wicket/graph';
 import { createMcpProxy } from '@wicket/proxy';
@@ -17,6 +17,8 @@ export interface AppConfig {
   /** Origins allowed to call /graphql and /api with credentials (the console). */
   consoleOrigins?: string[];
   secureCookies?: boolean;
+  /** How sign-in codes reach people (default: the server log). */
+  delivery?: SignInDelivery;
 }
 
 export interface App {
@@ -29,7 +31,7 @@ export interface App {
 
 /** Builds the app without listening: /graphql, /api/*, /mcp, /healthz, /metrics on one port. */
 export function buildApp(config: AppConfig): App {
-  const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret });
+  const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret, delivery: config.delivery });
   const metrics = createMetrics();
   const yoga = createGraphServer({ core, secureCookies: config.secureCookies });
   const proxy = createMcpProxy(core);
