@@ -44,9 +44,9 @@ describe('audit entries: keyset paging and query count', () => {
     let after: string | null = null;
     let inserted = 0;
     for (let page = 0; page < 100; page++) {
-      const r = await t.graphql<any>(PAGE_QUERY, { first: 97, after }, token);
+      const r: any = await t.graphql<any>(PAGE_QUERY, { first: 97, after }, token);
       expect(r.body.errors).toBeUndefined();
-      const conn = r.body.data.auditEntries;
+      const conn: any = r.body.data.auditEntries;
       seen.push(...conn.edges.map((e: any) => e.node.id));
       // Newer entries (and some with a timestamp equal to the newest) land while the client pages.
       await t.f.auditEntries([

@@ -9,7 +9,7 @@ export interface TestApp {
   f: Factories;
   /** In-process request: path relative to the app, e.g. '/api/audit?result=DENY'. */
   request(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
-  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: any[] } }>;
+  graphql<T = any>(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: { data?: T; errors?: any } }>;
   /** Listen on a free loopback port (for WebSocket and end-to-end tests). */
   listen(): Promise<string>;
   close(): Promise<void>;
