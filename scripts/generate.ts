@@ -31,4 +31,6 @@ if (!only || only === 'db') {
 if (!only || only === 'schema') {
   writeFileSync('schema.graphql', printSchemaText());
   console.log('schema.graphql written');
+  // The console's operation types are generated from the printed schema.
+  execFileSync('npx', ['gql.tada', 'generate', 'output'], { cwd: 'apps/console', stdio: 'inherit' });
 }

@@ -1,0 +1,5 @@
+import { MembersSkeleton } from '@/components/members/agent-members';
+
+export default function AgentMembersLoading() {
+  return <MembersSkeleton />;
+}

@@ -1,0 +1,5 @@
+import { SettingsSkeleton } from '@/components/agents/settings-skeleton';
+
+export default function AgentSettingsLoading() {
+  return <SettingsSkeleton />;
+}

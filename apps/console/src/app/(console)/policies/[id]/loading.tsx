@@ -1,0 +1,9 @@
+import { PolicySkeleton } from '@/components/policies/policy-skeleton';
+
+export default function PolicyLoading() {
+  return (
+    <section className="page page-wide">
+      <PolicySkeleton />
+    </section>
+  );
+}
