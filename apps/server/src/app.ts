@@ -3,10 +3,10 @@ import type { Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
-import { createCore, type Core, type Logger, type SignInDelivery } from '@wicket/core';
+import { createCore, type AuditFeedOptions, type AuditFeedStats, type Core, type Logger, type SignInDelivery } from '@wicket/core';
 import type { Database } from '@wicket/db';
-import { createGraphServer } from '@wicket/graph';
-import { createMcpProxy } from '@wicket/proxy';
+import { attachGraphqlWs, createGraphServer, type GraphqlWsHandle, type GraphqlWsStats } from '@wicket/graph';
+import { createMcpProxy, type McpProxyOptions } from '@wicket/proxy';
 import { createRestApi } from '@wicket/rest';
 import { createMetrics } from './metrics.ts';
 
@@ -19,6 +19,10 @@ export interface AppConfig {
   secureCookies?: boolean;
   /** How sign-in codes reach people (default: the server log). */
   delivery?: SignInDelivery;
+  /** MCP proxy settings: rate limit, upstream timeout, trusted proxy hops; tests also pass a clock. */
+  proxy?: McpProxyOptions;
+  /** Live audit stream: feed tuning and graphql-ws limits (defaults suit production). */
+  stream?: AuditFeedOptions & { maxSubscriptionsPerSocket?: number; maxSocketsPerAccount?: number; keepAliveMs?: number };
 }
 
 export interface App {
@@ -27,14 +31,16 @@ export interface App {
   handler: (request: Request) => Promise<Response>;
   start(port: number, host?: string): Promise<{ port: number; url: string; server: Server }>;
   stop(): Promise<void>;
+  /** Live stream counters (tests and benchmarks check that nothing leaks). */
+  streamStats(): { feed: AuditFeedStats; ws: GraphqlWsStats | null };
 }
 
 /** Builds the app without listening: /graphql, /api/*, /mcp, /healthz, /metrics on one port. */
 export function buildApp(config: AppConfig): App {
-  const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret, delivery: config.delivery });
+  const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret, delivery: config.delivery, feed: config.stream });
   const metrics = createMetrics();
   const yoga = createGraphServer({ core, secureCookies: config.secureCookies });
-  const proxy = createMcpProxy(core);
+  const proxy = createMcpProxy(core, { ...config.proxy, metrics: config.proxy?.metrics ?? metrics });
   const app = new Hono();
 
   const origins = config.consoleOrigins ?? [];
@@ -52,9 +58,12 @@ export function buildApp(config: AppConfig): App {
   app.get('/metrics', async () => new Response(await metrics.registry.metrics(), { headers: { 'Content-Type': metrics.registry.contentType } }));
 
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', async (c) => {
+    // Read before any await: the node adapter aborts this signal when the client disconnects only if
+    // it exists by then. SSE subscriptions end with it (a client may leave before the stream starts).
+    const signal = c.req.raw.signal;
     const viewer = await core.auth.authenticate({ authorization: c.req.header('authorization'), cookie: c.req.header('cookie') });
     const cookies: string[] = [];
-    const response = await yoga.fetch(c.req.raw, { viewer, setCookie: (v) => cookies.push(v) });
+    const response = await yoga.fetch(c.req.raw, { viewer, setCookie: (v) => cookies.push(v), signal });
     if (cookies.length === 0) return response;
     const headers = new Headers(response.headers);
     for (const v of cookies) headers.append('Set-Cookie', v);
@@ -70,22 +79,31 @@ export function buildApp(config: AppConfig): App {
   });
 
   let server: Server | undefined;
+  let ws: GraphqlWsHandle | undefined;
   const closers: (() => Promise<void>)[] = [];
 
   return {
     core,
     handler: async (request) => app.fetch(request),
+    streamStats: () => ({ feed: core.feed.stats(), ws: ws?.stats() ?? null }),
     async start(port, host = '127.0.0.1') {
       server = createAdaptorServer({ fetch: app.fetch }) as Server;
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(port, host, () => resolve());
       });
+      // graphql-ws on the same port and path; SSE subscriptions go through the /graphql route above.
+      const socketServer = attachGraphqlWs(server, { core, yoga, allowedOrigins: origins, ...config.stream });
+      ws = socketServer;
+      closers.push(() => socketServer.close());
+      await core.feed.start();
       const actual = (server.address() as AddressInfo).port;
       return { port: actual, url: `http://${host}:${actual}`, server };
     },
     async stop() {
       for (const close of closers.reverse()) await close().catch(() => {});
+      closers.length = 0;
+      await core.feed.stop();
       await proxy.close();
       if (server) {
         const s = server;

@@ -13,5 +13,18 @@ export function createMetrics() {
       buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05],
       registers: [registry],
     }),
+    upstreamSeconds: new Histogram({
+      name: 'wicket_proxy_upstream_seconds',
+      help: 'Time the upstream MCP server took to answer a forwarded call, by outcome',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [registry],
+    }),
+    auditBatchRows: new Histogram({
+      name: 'wicket_audit_batch_rows',
+      help: 'Audit entries per group-commit INSERT',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
   };
 }

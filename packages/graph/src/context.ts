@@ -8,10 +8,12 @@ export interface GraphContext {
   /** Set-Cookie values the HTTP layer adds to the response (sign-in, sign-out). */
   setCookie(cookie: string): void;
   secureCookies: boolean;
+  /** Aborted when the HTTP client goes away (SSE subscriptions end with it); absent over WebSocket. */
+  signal?: AbortSignal;
 }
 
 /** One context factory for HTTP and WebSocket operations. */
-export function createGraphContext(core: Core, viewer: Viewer | null, options: { setCookie?: (c: string) => void; secureCookies?: boolean } = {}): GraphContext {
+export function createGraphContext(core: Core, viewer: Viewer | null, options: { setCookie?: (c: string) => void; secureCookies?: boolean; signal?: AbortSignal } = {}): GraphContext {
   let access: Promise<Access> | undefined;
   return {
     core,
@@ -19,5 +21,6 @@ export function createGraphContext(core: Core, viewer: Viewer | null, options: {
     access: () => (access ??= core.access(viewer)),
     setCookie: options.setCookie ?? (() => {}),
     secureCookies: options.secureCookies ?? false,
+    signal: options.signal,
   };
 }

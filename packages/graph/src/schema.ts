@@ -8,10 +8,14 @@ import './types/agent.ts';
 import './types/member.ts';
 import './types/connector.ts';
 import './types/audit-entry.ts';
+import './types/audit-subscription.ts';
 import './types/admin-activity.ts';
+import './types/policy.ts';
+import './types/simulate.ts';
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});
 
 let schema: GraphQLSchema | undefined;
 export function buildSchema(): GraphQLSchema {

@@ -4,11 +4,14 @@ import { createYoga, maskError as yogaMaskError, type Plugin, type YogaServerIns
 import { isAppError, type Core, type Viewer } from '@wicket/core';
 import { createGraphContext, type GraphContext } from './context.ts';
 import { buildSchema } from './schema.ts';
+import { useSharedSubscriptionExecution } from './shared-subscription.ts';
 import { publicMutations } from './types/viewer.ts';
 
 export interface GraphServerContext {
   viewer: Viewer | null;
   setCookie?: (cookie: string) => void;
+  /** The HTTP request's abort signal (SSE subscriptions end when the client goes away). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -74,6 +77,17 @@ function useAuthGate(): Plugin<GraphContext> {
         });
       }
     },
+    // Subscriptions (SSE and graphql-ws) never run without a viewer; none of them is public.
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if ((args.contextValue as GraphContext).viewer) return;
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError('authentication required: send Authorization: Bearer <API token> or sign in', {
+            extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+          }),
+        ],
+      });
+    },
   };
 }
 
@@ -99,9 +113,9 @@ export function createGraphServer(options: { core: Core; secureCookies?: boolean
         return masked;
       },
     },
-    context: ({ viewer, setCookie }) => createGraphContext(core, viewer ?? null, { setCookie, secureCookies: options.secureCookies }),
+    context: ({ viewer, setCookie, signal }) => createGraphContext(core, viewer ?? null, { setCookie, secureCookies: options.secureCookies, signal }),
     // Compiled execution (graphql-jit): the same results, a fraction of the per-field overhead on
     // large pages. Documents are compiled once and cached.
-    plugins: [useAuthGate(), useGraphQlJit({}, { cache: createLruCache(500) }), ...(options.plugins ?? [])],
+    plugins: [useAuthGate(), useGraphQlJit({}, { cache: createLruCache(500) }), useSharedSubscriptionExecution(), ...(options.plugins ?? [])],
   });
 }

@@ -91,9 +91,12 @@ export class AuditService {
     return toAuditEntry(row, access);
   }
 
-  /** Entries committed after a stream position, oldest first, for the live stream. */
-  async listCommittedAfter(access: Access, filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditEntry[]> {
-    const rows = await repo.listAuditEntriesAfterSeq(this.db, { scope: access.auditScope, criteria: filter, afterSeq, limit });
+  /**
+   * Entries committed after a stream position, oldest first, for the live stream; `throughSeq` bounds
+   * the read to a head already known to be final (see docs/live-stream.md).
+   */
+  async listCommittedAfter(access: Access, filter: AuditFilter, afterSeq: number, limit: number, throughSeq?: number): Promise<AuditEntry[]> {
+    const rows = await repo.listAuditEntriesAfterSeq(this.db, { scope: access.auditScope, criteria: filter, afterSeq, limit, throughSeq });
     return rows.map((r) => toAuditEntry(r, access));
   }
 

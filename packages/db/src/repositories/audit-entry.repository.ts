@@ -95,12 +95,11 @@ export async function listAuditEntries(
 /** Entries committed after a stream position, oldest first (the live stream and its replay). */
 export async function listAuditEntriesAfterSeq(
   db: Db,
-  q: { scope: AuditScope; criteria: AuditCriteria; afterSeq: number; limit: number },
+  q: { scope: AuditScope; criteria: AuditCriteria; afterSeq: number; limit: number; throughSeq?: number },
 ): Promise<AuditEntryRow[]> {
-  return db
-    .selectFrom('audit_entries')
-    .selectAll()
-    .where('seq', '>', q.afterSeq)
+  let query = db.selectFrom('audit_entries').selectAll().where('seq', '>', q.afterSeq);
+  if (q.throughSeq !== undefined) query = query.where('seq', '<=', q.throughSeq);
+  return query
     .where((eb) => {
       const conds = [scopeCondition(eb, q.scope), ...criteriaConditions(eb, q.criteria)];
       if (q.criteria.policy) {

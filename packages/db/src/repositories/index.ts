@@ -5,3 +5,5 @@ export * from './audit-entry.repository.ts';
 export * from './connector.repository.ts';
 export * from './member.repository.ts';
 export * from './policy.repository.ts';
+export * from './proxy.repository.ts';
+export * from './replay.repository.ts';

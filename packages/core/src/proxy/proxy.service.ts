@@ -1,0 +1,346 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { repo, type DB } from '@wicket/db';
+import { couldEverAllow, normalizeCallerIp, parseToolName, type DecisionRule, type MatchedPolicy } from '@wicket/policy';
+import { precheckCall, type CallDecision, type DecisionService, type PrecheckRule } from '../decision.service.ts';
+import { UnavailableError } from '../errors.ts';
+import type { CoreEventBus } from '../events.ts';
+import type { Logger } from '../logger.ts';
+import { redactArguments } from '../redaction.ts';
+import type { Secrets } from '../secrets.ts';
+import { AuditWriter, type AuditOutcomeInput, type AuditRowToWrite, type AuditWriterOptions } from './audit-writer.ts';
+import { RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
+
+/** The member behind a key, with the agent's state read fresh from the database (never cached). */
+export interface Caller {
+  keyRowId: string;
+  keyId: string;
+  memberId: string;
+  memberName: string;
+  memberStatus: string;
+  agentId: string;
+  agentName: string;
+  agentStatus: string;
+  trustMode: 'trusted' | 'untrusted';
+  timezone: string;
+}
+
+export interface CallContext {
+  /** `Mcp-Session-Id` of the request, if any. */
+  sessionId: string | null;
+  callerIp: string | null;
+  /** performance.now() when the request arrived: durations are measured from here. */
+  receivedAt: number;
+}
+
+export interface ListedTool {
+  /** `<service>__<tool>` */
+  name: string;
+  service: string;
+  tool: string;
+  description: string;
+  tier: 'read' | 'write' | 'destructive';
+  inputSchema: Record<string, unknown>;
+}
+
+export interface UpstreamTarget {
+  service: string;
+  tool: string;
+  url: string | null;
+  /** The connector's credentials as an Authorization header value, or null. */
+  authorization: string | null;
+}
+
+/** What the call path decided about one `tools/call`, after writing its audit entry where the spec wants one. */
+export type ToolCallVerdict =
+  /** agent disabled or member not approved: 403, DENY entry written */
+  | { kind: 'refused'; rule: PrecheckRule; reason: string; entryId: string; decidedAt: number }
+  /** no `service__` prefix: 400 -32602, no entry */
+  | { kind: 'invalid_name'; message: string }
+  /** no such connector: 200 -32601, no entry */
+  | { kind: 'unknown_service'; message: string }
+  /** the connector's catalog has no such tool: 200 -32602, no entry */
+  | { kind: 'unknown_tool'; message: string }
+  /** service not enabled on the agent, or the policies deny: 200 -32600, DENY entry written */
+  | { kind: 'denied'; rule: DecisionRule | PrecheckRule; reason: string; entryId: string; decidedAt: number }
+  /** ALLOW entry committed: forward now */
+  | { kind: 'allowed'; reason: string; entryId: string; upstream: UpstreamTarget; decidedAt: number };
+
+export interface ProxyServiceOptions {
+  /** The time policies are evaluated at and entries are stamped with. Tests pass a fixed clock. */
+  clock?: () => Date;
+  /** Token bucket per member key; `false` turns limiting off (benchmarks). */
+  rateLimit?: RateLimitOptions | false;
+  audit?: AuditWriterOptions;
+}
+
+export interface ProxyServiceDeps {
+  db: Kysely<DB>;
+  secrets: Secrets;
+  events: CoreEventBus;
+  logger: Logger;
+  /** core.decisions: the same engine and cache simulate uses. */
+  decisions: Pick<DecisionService, 'loadAgentPolicies' | 'decide'>;
+}
+
+/** Stored arguments beyond this size are replaced by a note (the upstream still gets them all). */
+export const MAX_STORED_ARGUMENTS_BYTES = 64 * 1024;
+const MAX_BEARER_LENGTH = 512;
+const MAX_SESSION_ID_LENGTH = 200;
+const MAX_NAME_LENGTH = 256;
+
+// PostgreSQL text and jsonb refuse NUL and unpaired UTF-16 surrogates; one such character from an agent
+// must not cost the call (or, in a group commit, its neighbours) the audit entry.
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function storableText(value: string, max = Infinity): string {
+  const cut = value.length > max ? value.slice(0, max) : value;
+  return cut.replace(UNSTORABLE, '\uFFFD');
+}
+
+/** A copy of plain JSON data with every key and string storable. */
+function storableValue(value: unknown): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (Array.isArray(value)) return value.map(storableValue);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty: a key named "__proto__" stays data.
+      Object.defineProperty(out, storableText(k), { value: storableValue(v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return value;
+}
+
+/** The arguments as they are stored: redacted (catalog sensitive keys, secret-looking keys and values), bounded. */
+export function argumentsForAudit(args: Record<string, unknown>, sensitiveKeys: readonly string[]): string {
+  const json = JSON.stringify(storableValue(redactArguments(args, { sensitiveKeys })) ?? {});
+  if (Buffer.byteLength(json) <= MAX_STORED_ARGUMENTS_BYTES) return json;
+  return JSON.stringify({ '[TRUNCATED]': `${Buffer.byteLength(json)} bytes of redacted arguments were not stored` });
+}
+
+/** `Bearer <token>`, `Basic …` or any other scheme is sent as is; a bare token becomes `Bearer <token>`. */
+export function upstreamAuthorization(credentials: string | null): string | null {
+  if (!credentials) return null;
+  const trimmed = credentials.trim();
+  return /^[A-Za-z][A-Za-z0-9-]*\s+\S/.test(trimmed) ? trimmed : `Bearer ${trimmed}`;
+}
+
+function bearerToken(authorization: string | null | undefined): string | null {
+  if (!authorization) return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!m || m[1].length > MAX_BEARER_LENGTH) return null;
+  return m[1];
+}
+
+/** Without a connector (unknown or malformed service) there is no Cedar namespace to name the call in. */
+function blankIfNoNamespace(decision: CallDecision, namespace: string): CallDecision {
+  return namespace ? decision : { ...decision, action: '', principal: '', resource: '' };
+}
+
+/** Database failures become UnavailableError: the proxy then answers 503 and forwards nothing. */
+async function fromDatabase<T>(logger: Logger, what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof UnavailableError) throw error;
+    logger.error({ err: { message: error instanceof Error ? error.message : String(error), code: (error as { code?: unknown })?.code } }, `proxy: ${what} failed`);
+    throw new UnavailableError(`the database is unavailable (${what})`);
+  }
+}
+
+/**
+ * The use cases of the MCP call path (spec §4): authenticate a member key, limit its rate, check the
+ * agent and the member, resolve `service__tool`, decide, and commit the audit entry before anything is
+ * forwarded. The HTTP transport (packages/proxy) only parses, maps verdicts to answers and forwards.
+ */
+export class ProxyService {
+  readonly writer: AuditWriter;
+  readonly limiter: RateLimiter | null;
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly deps: ProxyServiceDeps,
+    options: ProxyServiceOptions = {},
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.limiter = options.rateLimit === false ? null : new RateLimiter(options.rateLimit ?? {});
+    this.writer = new AuditWriter(deps.db, deps.events, deps.logger, options.audit);
+  }
+
+  now(): Date {
+    return this.clock();
+  }
+
+  /** Key digest → member, agent, key. Null for a missing, malformed, unknown, rotated or revoked key. */
+  async authenticate(authorization: string | null | undefined): Promise<Caller | null> {
+    const key = bearerToken(authorization);
+    if (!key) return null;
+    const digest = this.deps.secrets.digest(key);
+    const row = await fromDatabase(this.deps.logger, 'key lookup', () => repo.findCallerByKeyDigest(this.deps.db, digest));
+    if (!row) return null;
+    return {
+      keyRowId: row.key_row_id,
+      keyId: row.key_id,
+      memberId: row.member_id,
+      memberName: row.display_name || row.email,
+      memberStatus: row.member_status,
+      agentId: row.agent_id,
+      agentName: row.agent_name,
+      agentStatus: row.agent_status,
+      trustMode: row.trust_mode === 'untrusted' ? 'untrusted' : 'trusted',
+      timezone: row.timezone,
+    };
+  }
+
+  /** One token from the caller's key bucket. */
+  takeToken(caller: Caller): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    return this.limiter ? this.limiter.take(caller.keyRowId) : { ok: true };
+  }
+
+  /**
+   * Spec §4 pre-checks in the proxy's order, with simulate's words (precheckCall): agent active, member
+   * approved, and, when `serviceEnabled` is given, the service enabled on the agent.
+   */
+  precheck(caller: Caller, call: { service: string; tool: string; namespace: string; serviceEnabled?: boolean }): CallDecision | null {
+    return precheckCall({
+      agent: { name: caller.agentName, status: caller.agentStatus },
+      member: { status: caller.memberStatus },
+      service: call.service,
+      namespace: call.namespace,
+      tool: call.tool,
+      memberId: caller.memberId,
+      serviceEnabled: call.serviceEnabled ?? true,
+    });
+  }
+
+  /** Why this caller may not use the agent at all (agent disabled, membership not approved), or null. */
+  refusal(caller: Caller): string | null {
+    return this.precheck(caller, { service: '', tool: '', namespace: '' })?.reason ?? null;
+  }
+
+  /** The enabled services' catalog tools, prefixed, without the ones the caller could never be allowed to call. */
+  async listTools(caller: Caller): Promise<ListedTool[]> {
+    const [rows, policies] = await fromDatabase(this.deps.logger, 'tool list', () =>
+      Promise.all([repo.listToolsOfAgent(this.deps.db, caller.agentId), this.deps.decisions.loadAgentPolicies(caller.agentId)]),
+    );
+    const agent = { trustMode: caller.trustMode };
+    return rows
+      .filter((t) => couldEverAllow(policies, { agent, memberId: caller.memberId, service: t.service, tool: t.name }))
+      .map((t) => ({
+        name: `${t.service}__${t.name}`,
+        service: t.service,
+        tool: t.name,
+        description: t.description,
+        tier: t.tier as ListedTool['tier'],
+        inputSchema: (typeof t.input_schema === 'string' ? JSON.parse(t.input_schema) : t.input_schema) as Record<string, unknown>,
+      }));
+  }
+
+  /**
+   * Steps 4–8 of spec §4 for one `tools/call`. Every verdict that carries an entryId has had its entry
+   * committed. Throws UnavailableError when the database cannot be read or the entry cannot be committed.
+   */
+  async authorizeToolCall(caller: Caller, call: { name: string; arguments: Record<string, unknown> }, ctx: CallContext): Promise<ToolCallVerdict> {
+    const time = this.clock();
+    const parsed = parseToolName(call.name);
+    const [route, policies] = await fromDatabase(this.deps.logger, 'route lookup', () =>
+      Promise.all([
+        parsed ? repo.findCallRoute(this.deps.db, { agentId: caller.agentId, service: parsed.service, tool: parsed.tool }) : undefined,
+        this.deps.decisions.loadAgentPolicies(caller.agentId),
+      ]),
+    );
+    const service = parsed?.service ?? '';
+    const tool = parsed?.tool ?? call.name;
+    const namespace = route?.cedar_namespace ?? '';
+    const sensitiveKeys = route?.sensitive_keys ?? [];
+    const entry = { service, tool, args: call.arguments, sensitiveKeys };
+
+    // Agent and member first (403). Recorded even when the name is malformed or unknown: a disabled
+    // agent's attempts are what an admin looks for.
+    const refused = this.precheck(caller, { service, tool, namespace });
+    if (refused) {
+      const decidedAt = performance.now();
+      const committed = await this.writer.write(this.entryRow(caller, ctx, time, { ...entry, decision: blankIfNoNamespace(refused, namespace), durationMs: decidedAt - ctx.receivedAt }));
+      return { kind: 'refused', rule: refused.rule as PrecheckRule, reason: refused.reason, entryId: committed.id, decidedAt };
+    }
+    if (!parsed) {
+      return { kind: 'invalid_name', message: `Tool names have the form <service>__<tool> (two underscores); "${call.name.slice(0, MAX_NAME_LENGTH)}" has no service prefix.` };
+    }
+    if (!route) return { kind: 'unknown_service', message: `Unknown service "${service}": no connector is installed under that key.` };
+    if (!route.tool_name) return { kind: 'unknown_tool', message: `Unknown tool: ${service}__${tool} (the ${service} connector has no tool "${tool}").` };
+
+    const decision: CallDecision =
+      this.precheck(caller, { service, tool, namespace, serviceEnabled: route.service_enabled }) ??
+      this.deps.decisions.decide(policies, {
+        agent: { id: caller.agentId, trustMode: caller.trustMode, timezone: caller.timezone },
+        member: { id: caller.memberId },
+        service,
+        namespace,
+        tool,
+        arguments: call.arguments,
+        time,
+        callerIp: ctx.callerIp,
+      });
+    const decidedAt = performance.now();
+    const denied = decision.decision === 'DENY';
+    // A DENY has no upstream part: its outcome (the decision time) is complete when it is written.
+    const committed = await this.writer.write(this.entryRow(caller, ctx, time, { ...entry, decision, durationMs: denied ? decidedAt - ctx.receivedAt : null }));
+    if (denied) return { kind: 'denied', rule: decision.rule, reason: decision.reason, entryId: committed.id, decidedAt };
+
+    let authorization: string | null = null;
+    try {
+      authorization = upstreamAuthorization(route.credentials_encrypted ? this.deps.secrets.decrypt(route.credentials_encrypted) : null);
+    } catch {
+      // A sealed value this server cannot open (another WICKET_SECRET): the upstream will refuse the call.
+      this.deps.logger.error({ service }, 'proxy: connector credentials cannot be decrypted with this server secret');
+    }
+    return { kind: 'allowed', reason: decision.reason, entryId: committed.id, upstream: { service, tool, url: route.upstream_url, authorization }, decidedAt };
+  }
+
+  /** The outcome of a forwarded call, filled once; written in the next outcome batch. */
+  recordOutcome(entryId: string, outcome: AuditOutcomeInput): void {
+    this.writer.recordOutcome(entryId, { ...outcome, upstreamError: outcome.upstreamError === null ? null : storableText(outcome.upstreamError, 1000) });
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+
+  private entryRow(
+    caller: Caller,
+    ctx: CallContext,
+    time: Date,
+    e: { service: string; tool: string; args: Record<string, unknown>; sensitiveKeys: readonly string[]; decision: CallDecision; durationMs: number | null },
+  ): AuditRowToWrite {
+    const d = e.decision;
+    const matched: MatchedPolicy[] = d.matched.map((p) => ({ id: p.id, key: p.key, name: p.name, version: p.version, effect: p.effect }));
+    const done = e.durationMs !== null;
+    return {
+      id: randomUUID(),
+      timestamp: time,
+      agent_id: caller.agentId,
+      agent_name: caller.agentName,
+      member_id: caller.memberId,
+      member_name: storableText(caller.memberName),
+      member_key_id: caller.keyId,
+      session_id: ctx.sessionId ? storableText(ctx.sessionId, MAX_SESSION_ID_LENGTH) : null,
+      service: storableText(e.service, MAX_NAME_LENGTH),
+      tool: storableText(e.tool, MAX_NAME_LENGTH),
+      action: storableText(d.action, 1000),
+      resource: storableText(d.resource, 1000),
+      caller_ip: ctx.callerIp ? (normalizeCallerIp(ctx.callerIp) ?? storableText(ctx.callerIp, 100)) : null,
+      tool_args: argumentsForAudit(e.args, e.sensitiveKeys),
+      decision: d.decision,
+      reason: storableText(d.reason, 2000),
+      policy_id: d.deciding?.id ?? null,
+      matched_policy_ids: matched.map((p) => p.id),
+      matched_policies: JSON.stringify(matched),
+      principal: storableText(d.principal, 1000),
+      duration_ms: done ? Math.max(0, Math.round(e.durationMs!)) : null,
+      completed_at: done ? time : null,
+    };
+  }
+}

@@ -1,0 +1,88 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../types.ts';
+
+type Db = Kysely<DB>;
+
+/** What the proxy needs to route one `tools/call`: the connector, the tool's catalog row, and whether the agent has the service. */
+export interface CallRouteRow {
+  service: string;
+  upstream_url: string | null;
+  cedar_namespace: string;
+  credentials_encrypted: string | null;
+  /** null when the connector's catalog has no such tool */
+  tool_name: string | null;
+  sensitive_keys: string[] | null;
+  service_enabled: boolean;
+}
+
+/** One query per call: connector, catalog tool and the agent's enablement of the service. Undefined: no such connector. */
+export async function findCallRoute(db: Db, q: { agentId: string; service: string; tool: string }): Promise<CallRouteRow | undefined> {
+  return db
+    .selectFrom('connectors as c')
+    .leftJoin('connector_tools as t', (join) => join.onRef('t.service', '=', 'c.service').on('t.name', '=', q.tool))
+    .leftJoin('agent_services as s', (join) => join.onRef('s.service', '=', 'c.service').on('s.agent_id', '=', q.agentId))
+    .select([
+      'c.service',
+      'c.upstream_url',
+      'c.cedar_namespace',
+      'c.credentials_encrypted',
+      't.name as tool_name',
+      't.sensitive_keys',
+      sql<boolean>`s.agent_id is not null`.as('service_enabled'),
+    ])
+    .where('c.service', '=', q.service)
+    .executeTakeFirst();
+}
+
+export interface AgentToolRow {
+  service: string;
+  cedar_namespace: string;
+  name: string;
+  description: string;
+  tier: string;
+  input_schema: unknown;
+}
+
+/** The catalog tools of every service enabled on the agent (`tools/list`). */
+export async function listToolsOfAgent(db: Db, agentId: string): Promise<AgentToolRow[]> {
+  return db
+    .selectFrom('agent_services as s')
+    .innerJoin('connectors as c', 'c.service', 's.service')
+    .innerJoin('connector_tools as t', 't.service', 's.service')
+    .select(['t.service', 'c.cedar_namespace', 't.name', 't.description', 't.tier', 't.input_schema'])
+    .where('s.agent_id', '=', agentId)
+    .orderBy('t.service')
+    .orderBy('t.name')
+    .execute();
+}
+
+export interface AuditOutcome {
+  id: string;
+  durationMs: number;
+  upstreamStatus: string | null;
+  upstreamError: string | null;
+}
+
+/**
+ * Fills the outcome of many entries in one statement (four array parameters, whatever the batch size).
+ * Only entries whose outcome is still empty change: the append-only trigger allows one fill.
+ */
+export async function recordAuditOutcomes(db: Db, outcomes: readonly AuditOutcome[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const r = await sql`
+    update audit_entries a
+    set duration_ms = v.duration_ms, upstream_status = v.upstream_status, upstream_error = v.upstream_error, completed_at = now()
+    from unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => Math.max(0, Math.round(o.durationMs)))}::int[],
+                ${outcomes.map((o) => o.upstreamStatus)}::text[], ${outcomes.map((o) => o.upstreamError)}::text[])
+      as v(id, duration_ms, upstream_status, upstream_error)
+    where a.id = v.id and a.completed_at is null`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
+}
+
+/** A fingerprint of an agent's policies that changes with any toggle, save, creation or removal. */
+export async function findPolicyRevision(db: Db, agentId: string): Promise<string> {
+  const r = await sql<{ revision: string | null }>`
+    select md5(string_agg(id::text || ':' || current_version || ':' || enabled, ',' order by id)) as revision
+    from policies where agent_id = ${agentId}`.execute(db);
+  return r.rows[0]?.revision ?? 'none';
+}

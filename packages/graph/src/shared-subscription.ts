@@ -1,0 +1,111 @@
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  Kind,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+/**
+ * Shared execution for the live audit stream.
+ *
+ * The feed hands the same entry object to every subscriber of a group (same filter, same visibility),
+ * so the result of executing one operation on that entry is the same for all of them. This plugin
+ * replaces the per-subscriber mapping of `subscribe` for `auditEntryAdded` operations: the selection
+ * is executed once per (event object, operation shape) and the result object is shared, so the
+ * WebSocket layer can serialise it once (see ws.ts). Entry fields read nothing from the context, and
+ * the visibility that shapes an entry is part of the group, so sharing cannot leak across viewers.
+ *
+ * Everything else (parse, validate, auth, limits, error masking, the subscribe resolver itself) still
+ * runs per operation through the Yoga plugins.
+ */
+const SHARED_ROOT_FIELDS = new Set(['auditEntryAdded']);
+
+const resultsByEvent = new WeakMap<object, Map<string, ExecutionResult | Promise<ExecutionResult>>>();
+const sharedResults = new WeakSet<object>();
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 1;
+
+export const sharedExecutionStats = { executions: 0, reused: 0 };
+
+/** True for a result object that other subscribers receive as the very same object. */
+export function isSharedResult(result: unknown): result is ExecutionResult {
+  return typeof result === 'object' && result !== null && sharedResults.has(result);
+}
+
+/** The operation's shape: document, operation, and variables other than the resume cursor. */
+function shapeKey(args: ExecutionArgs): string | null {
+  const op = getOperationAST(args.document, args.operationName);
+  if (!op || op.operation !== 'subscription' || op.selectionSet.selections.length !== 1) return null;
+  const field = op.selectionSet.selections[0];
+  if (field.kind !== Kind.FIELD || !SHARED_ROOT_FIELDS.has(field.name.value)) return null;
+  let docId = documentIds.get(args.document);
+  if (!docId) documentIds.set(args.document, (docId = nextDocumentId++));
+  const afterArg = field.arguments?.find((a) => a.name.value === 'after');
+  const cursorVariable = afterArg?.value.kind === Kind.VARIABLE ? afterArg.value.name.value : undefined;
+  const variables = { ...(args.variableValues ?? {}) } as Record<string, unknown>;
+  if (cursorVariable) delete variables[cursorVariable];
+  return `${docId}|${args.operationName ?? ''}|${JSON.stringify(variables)}`;
+}
+
+function executeShared(args: ExecutionArgs, key: string, event: unknown): ExecutionResult | Promise<ExecutionResult> {
+  if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+  let byShape = resultsByEvent.get(event);
+  if (!byShape) resultsByEvent.set(event, (byShape = new Map()));
+  const known = byShape.get(key);
+  if (known) {
+    sharedExecutionStats.reused++;
+    return known;
+  }
+  sharedExecutionStats.executions++;
+  const mark = (r: ExecutionResult) => {
+    sharedResults.add(r);
+    byShape.set(key, r);
+    return r;
+  };
+  const result = execute({ ...args, rootValue: event });
+  if (result instanceof Promise) {
+    const pending = result.then(mark);
+    byShape.set(key, pending);
+    return pending;
+  }
+  return mark(result);
+}
+
+async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncGenerator<ExecutionResult> | ExecutionResult> {
+  const stream = await createSourceEventStream(args);
+  if (!(Symbol.asyncIterator in (stream as object))) return stream as ExecutionResult;
+  const source = (stream as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const mapped: AsyncGenerator<ExecutionResult> = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      const r = await source.next();
+      if (r.done) return { value: undefined, done: true };
+      return { value: await executeShared(args, key, r.value), done: false };
+    },
+    async return() {
+      await source.return?.();
+      return { value: undefined, done: true };
+    },
+    async throw(error: unknown) {
+      await source.return?.();
+      throw error;
+    },
+  };
+  return mapped;
+}
+
+/** Must come after any plugin that sets its own subscribe function (graphql-jit): the last one wins. */
+export function useSharedSubscriptionExecution(): Plugin {
+  return {
+    onSubscribe({ args, setSubscribeFn }) {
+      const key = shapeKey(args as ExecutionArgs);
+      if (key) setSubscribeFn(((a: ExecutionArgs) => subscribeShared(a, key)) as any);
+    },
+  };
+}

@@ -1,0 +1,308 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Core, Viewer } from '@wicket/core';
+import type { GraphContext } from './context.ts';
+import { isSharedResult, sharedExecutionStats } from './shared-subscription.ts';
+import type { GraphServerContext } from './yoga.ts';
+
+export interface GraphqlWsOptions {
+  core: Core;
+  yoga: YogaServerInstance<GraphServerContext, GraphContext>;
+  path?: string;
+  /** Active operations on one connection (default 20). */
+  maxSubscriptionsPerSocket?: number;
+  /** Open authenticated connections of one account, across its tokens and sessions (default 20). */
+  maxSocketsPerAccount?: number;
+  /** Origins whose pages may use the console's session cookie on the upgrade request. */
+  allowedOrigins?: string[];
+  /** Ping interval; a socket that misses a pong for as long is terminated (default 12 s). */
+  keepAliveMs?: number;
+  /** How long close() waits for clients to answer the 1001 close before cutting them off. */
+  closeTimeoutMs?: number;
+}
+
+export interface GraphqlWsStats {
+  sockets: number;
+  accounts: number;
+  subscriptions: number;
+  /** auditEntryAdded results executed / reused from another subscriber of the same group. */
+  executions: number;
+  reusedExecutions: number;
+  /** Payloads serialised for shared results (once each, however many sockets receive them). */
+  serializations: number;
+}
+
+export interface GraphqlWsHandle {
+  close(): Promise<void>;
+  stats(): GraphqlWsStats;
+}
+
+interface Extra {
+  socket: WebSocket;
+  request: IncomingMessage;
+  viewer?: Viewer;
+}
+
+/** graphql-ws close code for an account over its connection limit; the client does not retry it. */
+export const TOO_MANY_CONNECTIONS = 4429;
+
+/**
+ * graphql-ws stringifies every message per socket. A shared result (one per group and operation
+ * shape, see shared-subscription.ts) is serialised once: the replacer below stands a placeholder in for
+ * the payload and the socket's send splices the cached JSON back. stringify and send run back to back
+ * in one synchronous step inside graphql-ws, so the one pending payload cannot be taken by another
+ * message.
+ */
+class PreSerialized {
+  constructor(readonly json: string) {}
+}
+const PLACEHOLDER = '\u0000wicket:payload\u0000';
+const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER);
+let pendingPayload: string | undefined;
+const serializedResults = new WeakMap<object, PreSerialized>();
+let serializations = 0;
+
+function replacer(this: unknown, _key: string, value: unknown): unknown {
+  if (value instanceof PreSerialized) {
+    pendingPayload = value.json;
+    return PLACEHOLDER;
+  }
+  return value;
+}
+
+function spliceFrame(data: string): string {
+  const payload = pendingPayload;
+  if (payload === undefined) return data;
+  pendingPayload = undefined;
+  const at = data.lastIndexOf(PLACEHOLDER_JSON);
+  return at < 0 ? data : data.slice(0, at) + payload + data.slice(at + PLACEHOLDER_JSON.length);
+}
+
+function preSerialize(result: ExecutionResult): PreSerialized {
+  let pre = serializedResults.get(result);
+  if (!pre) {
+    const { errors, ...rest } = result;
+    // The same shape graphql-ws would send: errors formatted, absent when there are none.
+    pre = new PreSerialized(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
+    serializedResults.set(result, pre);
+    serializations++;
+  }
+  return pre;
+}
+
+function pathOf(request: IncomingMessage): string {
+  try {
+    return new URL(request.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '';
+  }
+}
+
+/** The session cookie counts only for same-origin pages and the console (cross-site WebSocket hijacking). */
+function cookieAllowed(request: IncomingMessage, allowedOrigins: string[]): boolean {
+  const origin = request.headers.origin;
+  if (!origin) return true; // not a browser page: no ambient cookie to abuse
+  if (allowedOrigins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === request.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * GraphQL over WebSocket (graphql-ws protocol) on the HTTP server's `/graphql`. Every operation runs
+ * through `yoga.getEnveloped`, so the same plugins (auth, limits, masking) and the same context
+ * factory apply as over HTTP and SSE (conventions item 7).
+ */
+export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): GraphqlWsHandle {
+  const { core, yoga } = options;
+  const path = options.path ?? '/graphql';
+  const maxSubscriptions = options.maxSubscriptionsPerSocket ?? 20;
+  const maxSockets = options.maxSocketsPerAccount ?? 20;
+  const allowedOrigins = options.allowedOrigins ?? [];
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const log = core.logger;
+
+  const socketsByAccount = new Map<string, number>();
+  const contexts = new Map<WebSocket, Context<Record<string, unknown>, Extra>>();
+  const envelopedByArgs = new WeakMap<ExecutionArgs, ReturnType<typeof yoga.getEnveloped>>();
+  let closing = false;
+
+  const gql = makeServer<Record<string, unknown>, Extra>({
+    jsonMessageReplacer: replacer,
+    async onConnect(ctx) {
+      const { request, socket } = ctx.extra;
+      if (closing) {
+        socket.close(1001, 'server shutting down');
+        return false;
+      }
+      const params = ctx.connectionParams ?? {};
+      const fromParams = typeof params.authorization === 'string' ? params.authorization : typeof params.Authorization === 'string' ? params.Authorization : undefined;
+      const authorization = fromParams ?? request.headers.authorization;
+      const cookie = !authorization && cookieAllowed(request, allowedOrigins) ? request.headers.cookie : undefined;
+      const viewer = await core.auth.authenticate({ authorization, cookie }).catch((err) => {
+        log.warn({ err }, 'graphql-ws: authentication failed');
+        return null;
+      });
+      if (socket.readyState !== socket.OPEN) return false;
+      if (!viewer) {
+        socket.close(CloseCode.Unauthorized, 'Unauthorized: send {"authorization": "Bearer <API token>"} in connection_init, or sign in');
+        return false;
+      }
+      // No await between the count and the increment: concurrent connects cannot all slip under it.
+      const open = socketsByAccount.get(viewer.accountId) ?? 0;
+      if (open >= maxSockets) {
+        socket.close(TOO_MANY_CONNECTIONS, `too many connections for this account (at most ${maxSockets})`);
+        return false;
+      }
+      socketsByAccount.set(viewer.accountId, open + 1);
+      ctx.extra.viewer = viewer;
+      contexts.set(socket, ctx);
+      const unwatch = core.feed.watchCredential(viewer, () => socket.close(CloseCode.Unauthorized, 'Unauthorized: credential revoked or signed out'));
+      socket.once('close', () => {
+        unwatch();
+        contexts.delete(socket);
+        const n = (socketsByAccount.get(viewer.accountId) ?? 1) - 1;
+        if (n > 0) socketsByAccount.set(viewer.accountId, n);
+        else socketsByAccount.delete(viewer.accountId);
+      });
+      return true;
+    },
+    async onSubscribe(ctx, _id, payload) {
+      // ctx.subscriptions already holds this operation's id.
+      if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
+        return [
+          new GraphQLError(`too many operations on one connection (at most ${maxSubscriptions}); complete one or open another connection`, {
+            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+          }),
+        ];
+      }
+      const enveloped = yoga.getEnveloped({ viewer: ctx.extra.viewer ?? null, req: ctx.extra.request, socket: ctx.extra.socket, params: payload } as any);
+      let document;
+      try {
+        document = enveloped.parse(payload.query);
+      } catch (err) {
+        return [err instanceof GraphQLError ? err : new GraphQLError('could not parse the operation')];
+      }
+      const args: ExecutionArgs = {
+        schema: enveloped.schema,
+        operationName: payload.operationName,
+        document,
+        variableValues: payload.variables,
+        contextValue: await enveloped.contextFactory(),
+      };
+      const errors = enveloped.validate(args.schema, args.document);
+      if (errors.length > 0) return errors;
+      envelopedByArgs.set(args, enveloped);
+      return args;
+    },
+    execute: (args) => envelopedByArgs.get(args)!.execute(args) as any,
+    subscribe: (args) => envelopedByArgs.get(args)!.subscribe(args) as any,
+    onNext(_ctx, _id, _payload, _args, result) {
+      if (isSharedResult(result)) return preSerialize(result) as any;
+    },
+  });
+
+  const wss = new WebSocketServer({ noServer: true, handleProtocols, maxPayload: 1024 * 1024 });
+
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    socket.on('error', (err) => log.debug({ err }, 'graphql-ws: socket error'));
+    const closed = gql.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve, reject) => {
+            const frame = spliceFrame(data);
+            if (socket.readyState !== socket.OPEN) return resolve();
+            socket.send(frame, (err) => (err ? reject(err) : resolve()));
+          }),
+        close: (code, reason) => {
+          if (socket.readyState === socket.OPEN) socket.close(code, reason);
+        },
+        onMessage: (cb) =>
+          socket.on('message', async (data) => {
+            try {
+              await cb(String(data));
+            } catch (err) {
+              log.error({ err }, 'graphql-ws: failed to handle a message');
+              if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+            }
+          }),
+      },
+      { socket, request },
+    );
+
+    // Keep-alive: a peer that vanished without a close frame is found and cut off.
+    let alive = true;
+    socket.on('pong', () => (alive = true));
+    const ping = keepAliveMs > 0 ? setInterval(() => {
+      if (!alive) return socket.terminate();
+      alive = false;
+      socket.ping();
+    }, keepAliveMs) : undefined;
+
+    socket.once('close', (code, reason) => {
+      if (ping) clearInterval(ping);
+      closed(code, String(reason)).catch((err) => log.warn({ err }, 'graphql-ws: cleanup after close failed'));
+    });
+  });
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (pathOf(request) !== path) {
+      // Nobody else handles upgrades on this server: refuse instead of leaving the socket hanging.
+      if (server.listenerCount('upgrade') <= 1) socket.destroy();
+      return;
+    }
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  };
+  server.on('upgrade', onUpgrade);
+
+  return {
+    async close() {
+      if (closing) return;
+      closing = true;
+      server.off('upgrade', onUpgrade);
+      const open = [...wss.clients];
+      // 1001 Going Away: clients (browsers, graphql-ws) reconnect, to this or another instance.
+      await Promise.all(
+        open.map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              if (socket.readyState === socket.CLOSED) return resolve();
+              const timer = setTimeout(() => {
+                socket.terminate();
+                resolve();
+              }, options.closeTimeoutMs ?? 2000);
+              socket.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              if (socket.readyState === socket.OPEN) socket.close(1001, 'server shutting down');
+            }),
+        ),
+      );
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+    stats() {
+      let subscriptions = 0;
+      for (const ctx of contexts.values()) subscriptions += Object.keys(ctx.subscriptions).length;
+      return {
+        sockets: wss.clients.size,
+        accounts: socketsByAccount.size,
+        subscriptions,
+        executions: sharedExecutionStats.executions,
+        reusedExecutions: sharedExecutionStats.reused,
+        serializations,
+      };
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecisionService, type Access, type Core } from '@wicket/core';
+import { startTestApp, type TestApp } from '../support/app.ts';
+
+describe('DecisionService: the policies the proxy decides with', () => {
+  let t: TestApp;
+  let core: Core;
+  let access: Access;
+  let agentId: string;
+  let memberId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    core = t.app.core;
+    const owner = await t.f.accountWithToken();
+    await t.f.connector({ service: 'github' });
+    agentId = (await t.f.agent({ owner: owner.account, trustMode: 'untrusted', services: ['github'] })).id;
+    memberId = (await t.f.member({ agentId })).id;
+    access = await core.access(await core.auth.authenticate({ authorization: owner.authorization }));
+  });
+  afterAll(async () => t?.close());
+
+  const request = (tool: string) => ({
+    agent: { id: agentId, trustMode: 'untrusted' as const, timezone: 'UTC' },
+    member: { id: memberId },
+    service: 'github',
+    namespace: 'GithubMCP',
+    tool,
+    arguments: {},
+    time: new Date(),
+  });
+
+  it('changes revision with every create, save, toggle and rollback, and holds only enabled policies', async () => {
+    const revisions = new Set<string>();
+    const load = async () => {
+      const p = await core.decisions.loadAgentPolicies(agentId);
+      revisions.add(p.revision);
+      return p;
+    };
+    expect((await load()).policies).toEqual([]);
+
+    const permit = await core.policies.create(access, agentId, { name: 'Allow reads', service: 'github', effect: 'permit', tools: ['list_repositories'] });
+    let loaded = await load();
+    expect(loaded.policies).toEqual([expect.objectContaining({ id: permit.id, key: 'allow-reads', version: 1, enabled: true })]);
+    expect(core.decisions.decide(loaded, request('list_repositories')).decision).toBe('ALLOW');
+    expect(core.decisions.decide(loaded, request('delete_file')).rule).toBe('no_permit');
+
+    // Unchanged: the same object, from one revision read.
+    expect(await core.decisions.loadAgentPolicies(agentId)).toBe(loaded);
+
+    await core.policies.save(access, permit.id, { name: 'Allow reads', service: 'github', effect: 'permit', tools: ['list_repositories', 'delete_file'] });
+    loaded = await load();
+    expect(loaded.policies[0].version).toBe(2);
+    expect(core.decisions.decide(loaded, request('delete_file')).decision).toBe('ALLOW');
+
+    // Two toggles in a row (well within one millisecond of each other at times) each change the revision.
+    await core.policies.toggle(access, permit.id);
+    loaded = await load();
+    expect(loaded.policies).toEqual([]);
+    expect(core.decisions.decide(loaded, request('list_repositories')).rule).toBe('fail_closed');
+    await core.policies.toggle(access, permit.id);
+    loaded = await load();
+    expect(loaded.policies).toHaveLength(1);
+
+    await core.policies.rollback(access, permit.id, 1);
+    loaded = await load();
+    expect(loaded.policies[0].version).toBe(3);
+    expect(core.decisions.decide(loaded, request('delete_file')).decision).toBe('DENY');
+
+    // none, v1, v2, disabled, enabled again (same state as v2-enabled: same revision), v3
+    expect(revisions.size).toBe(5);
+  });
+
+  it('sees a change made through another DecisionService on the same database at once', async () => {
+    const other = new DecisionService(t.testDb.database.db);
+    const before = await other.loadAgentPolicies(agentId);
+    const [p] = before.policies;
+    const events: { agentId: string }[] = [];
+    const off = core.events.on('policies.changed', (e) => events.push(e));
+    await core.policies.setEnabled(access, p.id, false);
+    // Setting the state it already has changes nothing and announces nothing.
+    await core.policies.setEnabled(access, p.id, false);
+    off();
+    expect(events).toEqual([{ agentId }]);
+    const after = await other.loadAgentPolicies(agentId);
+    expect(after.revision).not.toBe(before.revision);
+    expect(after.policies).toEqual([]);
+    await core.policies.setEnabled(access, p.id, true);
+  });
+
+  it('decides a one-off policy set without disturbing the agent', async () => {
+    const loaded = await core.decisions.loadAgentPolicies(agentId);
+    const draft = {
+      id: 'draft',
+      key: 'draft',
+      name: 'Draft',
+      version: 1,
+      enabled: true,
+      content: { name: 'Draft', service: 'github', effect: 'forbid' as const, tools: [], principal: { type: 'all_members' as const } },
+    };
+    expect(core.decisions.decideWith(agentId, [...loaded.policies, draft], request('list_repositories')).rule).toBe('forbid');
+    expect(core.decisions.decide(loaded, request('list_repositories')).decision).toBe('ALLOW');
+  });
+});

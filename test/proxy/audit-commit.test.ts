@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { AuditWriter } from '@wicket/core';
+import { PROBE, startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
+
+// Spec §4: the entry is committed before the upstream is called (checked BY the upstream, reading the
+// database itself on a connection of its own on PostgreSQL), entries of concurrent calls share one INSERT
+// (group commit), and when the entry cannot be written the call answers 503 and is not forwarded.
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('audit entries are committed before forwarding', () => {
+  let w: ProxyWorld;
+  let c: CallerSetup;
+  const batches: number[] = [];
+
+  beforeAll(async () => {
+    w = await startProxyWorld({ proxy: { audit: { onBatch: (b) => batches.push(b.rows), commitTimeoutMs: 3_000 } } });
+    c = await w.caller({ services: ['github'] });
+  });
+  afterAll(async () => w?.close());
+
+  const args = () => ({ owner: 'acme', repo: 'api', title: 'Group commit', [PROBE]: randomUUID() });
+  const probes = (service = 'github') => new Set(w.upstreams.servers[service].calls.map((x) => (x.arguments as Record<string, unknown>)?.[PROBE]));
+
+  it('every call finds its own entry committed when it reaches the upstream; concurrent entries share INSERTs', async () => {
+    const committedEvents: number[] = [];
+    const off = w.core.events.on('audit.committed', (e) => committedEvents.push(e.maxSeq));
+    batches.length = 0;
+    const n = 64;
+    const sent = Array.from({ length: n }, args);
+    const answers = await Promise.all(sent.map((a) => w.callTool(c.key, 'github__create_issue', a)));
+    off();
+    expect(answers.map((a) => a.status)).toEqual(Array(n).fill(200));
+    expect(w.uncommittedAtUpstream).toEqual([]);
+    const seen = probes();
+    for (const a of sent) expect(seen.has(a[PROBE])).toBe(true);
+
+    expect(batches.reduce((x, y) => x + y, 0)).toBe(n);
+    if (w.testDb.url) {
+      // PostgreSQL: reads run in parallel on the pool while inserts queue behind the running one.
+      // (PGlite is one session: every query waits its turn, so writes arrive no faster than one insert.)
+      expect(Math.max(...batches)).toBeGreaterThan(1);
+      expect(batches.length).toBeLessThan(n);
+    }
+
+    const rows = await w.settled(c.agent.id);
+    const mine = rows.filter((r) => sent.some((a) => (r.tool_args as any)[PROBE] === a[PROBE]));
+    expect(mine).toHaveLength(n);
+    expect(mine.every((r) => r.decision === 'ALLOW' && r.upstream_status === '200' && r.completed_at !== null)).toBe(true);
+    expect(Math.max(...committedEvents)).toBe(Math.max(...mine.map((r) => Number(r.seq))));
+  });
+
+  it('group commit: writes of one event-loop turn go out as one INSERT; writes during a flush wait and share the next', async () => {
+    const writer = new AuditWriter(w.db, w.core.events, w.core.logger, { maxBatch: 100 });
+    const sizes: number[] = [];
+    const observed = new AuditWriter(w.db, w.core.events, w.core.logger, { maxBatch: 100, onBatch: (b) => sizes.push(b.rows) });
+    const row = (i: number) => ({
+      id: randomUUID(),
+      timestamp: new Date(),
+      agent_id: c.agent.id,
+      agent_name: c.agent.name,
+      service: 'github',
+      tool: `batch_${i}`,
+      decision: 'ALLOW' as const,
+      tool_args: '{}',
+    });
+    const first = await Promise.all(Array.from({ length: 50 }, (_, i) => observed.write(row(i))));
+    expect(sizes).toEqual([50]);
+    expect(new Set(first.map((e) => e.seq)).size).toBe(50);
+
+    sizes.length = 0;
+    const a = observed.write(row(100));
+    await new Promise((r) => setImmediate(r)); // the flush of `a` has started
+    const rest = Array.from({ length: 250 }, (_, i) => observed.write(row(200 + i)));
+    await Promise.all([a, ...rest]);
+    expect(sizes).toEqual([1, 100, 100, 50]);
+    await writer.close();
+    await observed.close();
+    await expect(observed.write(row(999))).rejects.toThrow(/closed/);
+  });
+
+  it('the outcome is filled once: a second fill is refused by the database', async () => {
+    const a = args();
+    await w.callTool(c.key, 'github__create_issue', a);
+    const row = (await w.settled(c.agent.id)).find((r) => (r.tool_args as any)[PROBE] === a[PROBE])!;
+    expect(row.completed_at).not.toBeNull();
+    await expect(w.db.updateTable('audit_entries').set({ duration_ms: 1 }).where('id', '=', row.id).execute()).rejects.toThrow(/append-only/);
+  });
+
+  async function setReadOnly(on: boolean) {
+    if (w.testDb.url) {
+      // PostgreSQL switched to read-only (as after a fail-over to a standby): new sessions refuse writes.
+      const name = new URL(w.testDb.url).pathname.slice(1);
+      const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+      await admin.connect();
+      await admin.query(`alter database ${name} set default_transaction_read_only = ${on ? 'on' : 'off'}`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+      await admin.end();
+      await sleep(300);
+      // Pools replace the terminated connections; reads work again.
+      for (let i = 0; i < 20; i++) await w.db.selectFrom('agents').select('id').execute().catch(() => {});
+    } else {
+      // PGlite is one session: the same setting, for that session.
+      await sql.raw(`set default_transaction_read_only = ${on ? 'on' : 'off'}`).execute(w.db);
+    }
+  }
+
+  it('database refuses writes: 503 with Retry-After, -32603, nothing forwarded, nothing recorded; then recovers', async () => {
+    const before = (await w.entries(c.agent.id)).length;
+    await setReadOnly(true);
+    try {
+      const a = args();
+      const r = await w.callTool(c.key, 'github__create_issue', a);
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(r.body.error.code).toBe(-32603);
+      expect(r.body.error.message).toMatch(/not forwarded/);
+      expect(probes().has(a[PROBE])).toBe(false);
+      // A denial cannot be acknowledged without its entry either.
+      const other = await w.caller({ services: ['github'] }).catch(() => null);
+      expect(other).toBeNull();
+    } finally {
+      await setReadOnly(false);
+    }
+    expect((await w.entries(c.agent.id)).length).toBe(before);
+    const a = args();
+    expect((await w.callTool(c.key, 'github__create_issue', a)).status).toBe(200);
+    expect(probes().has(a[PROBE])).toBe(true);
+  });
+
+  it('a DENY that cannot be recorded is a 503 too', async () => {
+    const d = await w.caller({ services: [] });
+    await setReadOnly(true);
+    try {
+      const r = await w.callTool(d.key, 'github__list_repositories', { owner: 'a' });
+      expect(r.status).toBe(503);
+      expect(r.body.error.code).toBe(-32603);
+    } finally {
+      await setReadOnly(false);
+    }
+    expect(await w.entries(d.agent.id)).toHaveLength(0);
+  });
+
+  it.runIf(!!process.env.TEST_DATABASE_URL && process.env.WICKET_TEST_DB !== 'pglite')(
+    'PostgreSQL: an insert stuck behind a lock past the commit timeout → 503, not forwarded; the late row says so',
+    async () => {
+      const locker = new pg.Client({ connectionString: w.testDb.url });
+      await locker.connect();
+      const a = args();
+      try {
+        await locker.query('begin');
+        await locker.query('lock table audit_entries in access exclusive mode');
+        const r = await w.callTool(c.key, 'github__create_issue', a);
+        expect(r.status).toBe(503);
+        expect(r.headers.get('retry-after')).toBeTruthy();
+        expect(probes().has(a[PROBE])).toBe(false);
+      } finally {
+        await locker.query('rollback');
+        await locker.end();
+      }
+      // The INSERT went through once the lock was gone; its caller had already been told 503.
+      let row;
+      for (let i = 0; i < 100 && !row?.completed_at; i++) {
+        await sleep(20);
+        row = (await w.entries(c.agent.id)).find((e) => (e.tool_args as any)[PROBE] === a[PROBE]);
+      }
+      expect(row).toMatchObject({ decision: 'ALLOW', upstream_status: null });
+      expect(row!.upstream_error).toMatch(/not forwarded/);
+      expect(probes().has(a[PROBE])).toBe(false);
+    },
+  );
+
+  // Last: the database handle is closed for good.
+  it('database gone (connection pool closed): 503 for every call, nothing forwarded', async () => {
+    await w.testDb.database.close();
+    const a = args();
+    const r = await w.callTool(c.key, 'github__create_issue', a);
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBeTruthy();
+    expect(r.body.error.code).toBe(-32603);
+    expect(probes().has(a[PROBE])).toBe(false);
+  });
+});
