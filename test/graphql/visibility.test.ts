@@ -38,6 +38,7 @@ describe('GraphQL visibility', () => {
       member_id,
       decision,
       policy_id: policyRef.id,
+      reason: `Denied by policy "${policyRef.name}" (${policyRef.key})`,
       matched_policy_ids: [policyRef.id],
       matched_policies: [policyRef],
     });
@@ -68,6 +69,10 @@ describe('GraphQL visibility', () => {
     expect(r.body.data.auditEntries.edges.map((e: any) => e.node)).toEqual([
       { id: entryIds.own, policyId: null, matchedPolicyIds: [], matchedPolicyNames: [], matchedPolicies: [] },
     ]);
+    const one = await t.graphql<any>(`query($id: ID!) { auditEntry(id: $id) { reason } }`, { id: entryIds.own }, who.member);
+    expect(one.body.data.auditEntry.reason).toBe('Denied by policy "[policy]" ([policy])');
+    const owner = await t.graphql<any>(`query($id: ID!) { auditEntry(id: $id) { reason } }`, { id: entryIds.own }, who.owner);
+    expect(owner.body.data.auditEntry.reason).toBe('Denied by policy "Block deletes" (block-deletes)');
   });
 
   it('a member of an untrusted agent sees their own entries with policy identities', async () => {

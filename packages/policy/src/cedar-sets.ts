@@ -20,14 +20,6 @@ export interface CedarSet {
   needsTime: boolean;
   needsIp: boolean;
   args: string[];
-  /**
-   * The same set without its forbids, built on first need: when a forbid matches, Cedar reports only the
-   * forbids, and this set tells which permits matched too (spec: a decision names every matching policy).
-   */
-  permits: CedarSet | null | undefined;
-  hasForbids: boolean;
-  hasPermits: boolean;
-  members: { id: string; compiled: Compiled }[];
   fingerprint: string;
   refs: number;
 }
@@ -45,8 +37,20 @@ function preparse(policies: Record<string, string>): { id: string } | { error: s
   return { error: answer.errors.map((e) => e.message).join('; ') };
 }
 
+/**
+ * The text a set holds for a policy: its Cedar text with the effect written `permit`. Cedar reports only
+ * the policies that determined its answer (the forbids when it denies), but a decision must name every
+ * matching policy (spec §3). Whether a policy is satisfied does not depend on its effect, so with every
+ * policy a permit one evaluation reports every satisfied policy, and the engine applies §3 (forbid wins)
+ * to them, as it must anyway to fail closed on forbids that error.
+ */
+export function matchingText(text: string): string {
+  // Annotation values never hold a raw line break (escaped), so the first line opening with the effect is the head.
+  return text.replace(/^forbid \(/m, 'permit (');
+}
+
 function texts(members: { id: string; compiled: Compiled }[]): Record<string, string> {
-  return Object.fromEntries(members.map((m) => [m.id, m.compiled.text!]));
+  return Object.fromEntries(members.map((m) => [m.id, matchingText(m.compiled.text!)]));
 }
 
 /**
@@ -67,17 +71,8 @@ export class CedarSetRegistry {
     return set;
   }
 
-  /** The set's permits alone, or null when it has none. */
-  permitsOf(set: CedarSet): CedarSet | null {
-    if (set.permits === undefined) {
-      set.permits = set.hasPermits ? this.acquire(set.members.filter((m) => m.compiled.content?.effect === 'permit')) : null;
-    }
-    return set.permits;
-  }
-
   release(set: CedarSet): void {
     if (--set.refs > 0) return;
-    if (set.permits) this.release(set.permits);
     this.sets.delete(set.fingerprint);
     if (set.id) {
       cedar.preparsePolicySet(set.id, { staticPolicies: {} });
@@ -98,7 +93,7 @@ function build(members: { id: string; compiled: Compiled }[], fingerprint: strin
     if ('error' in result) {
       // Set aside the policies Cedar refuses and keep the others.
       for (const m of usable) {
-        const check = cedar.checkParsePolicySet({ staticPolicies: { [m.id]: m.compiled.text! } });
+        const check = cedar.checkParsePolicySet({ staticPolicies: { [m.id]: matchingText(m.compiled.text!) } });
         if (check.type === 'failure') broken.set(m.id, check.errors.map((e) => e.message).join('; '));
       }
       usable = usable.filter((m) => !broken.has(m.id));
@@ -117,10 +112,6 @@ function build(members: { id: string; compiled: Compiled }[], fingerprint: strin
     needsTime: contents.some((c) => !!c.timeWindow),
     needsIp: contents.some((c) => !!c.callerIps?.length),
     args: [...new Set(contents.flatMap((c) => (c.conditions ?? []).map((cond) => cond.key)))],
-    permits: undefined,
-    hasForbids: contents.some((c) => c.effect === 'forbid'),
-    hasPermits: contents.some((c) => c.effect === 'permit'),
-    members: usable,
     fingerprint,
     refs: 0,
   };

@@ -110,7 +110,7 @@ describe('compilePolicyToCedar', () => {
         expect(literal).toBe(value);
         expect(like.at(-1)).toBe('Wildcard');
       }),
-      { numRuns: 100 },
+      { numRuns: 60 },
     );
   });
 });

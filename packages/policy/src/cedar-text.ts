@@ -118,16 +118,14 @@ function conditionExpr(condition: ArgumentCondition): string {
   }
 }
 
-/**
- * `unknown` decides what a condition on a value we do not have means: a forbid applies (fail closed),
- * a permit does not.
- */
+/** A condition on a value the request does not have: a forbid applies (fail closed), a permit does not. */
 function guarded(effect: PolicyContent['effect'], known: string, expr: string, separator = '\n  '): string {
   return effect === 'forbid' ? `!(${known}) ||${separator}(${expr})` : `${known} &&${separator}(${expr})`;
 }
 
 /**
- * Readable Cedar text for one policy: the admin preview and exactly what the engine evaluates.
+ * Readable Cedar text for one policy: the admin preview, and what the engine evaluates (with the effect
+ * written `permit` there, to learn every match in one call; see matchingText).
  * Throws PolicyCompileError when the content or the namespace is not valid.
  */
 export function compilePolicyToCedar(input: { id: string; key: string; content: PolicyContent; namespace: string }): string {

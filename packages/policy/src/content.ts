@@ -102,17 +102,20 @@ const date = z.string(expected('must be a date YYYY-MM-DD')).refine(isCalendarDa
 
 const DAY = 'must be a day number from 0 (Sunday) to 6 (Saturday)';
 const timeWindowSchema = z
-  .object({
-    daysOfWeek: z
-      .array(z.int(expected(DAY)).min(0, DAY).max(6, DAY), expected('must be a list of day numbers'))
-      .min(1, 'list at least one day, or leave daysOfWeek out for every day')
-      .refine((days) => new Set(days).size === days.length, 'lists a day more than once')
-      .optional(),
-    hoursFrom: hour.optional(),
-    hoursTo: hour.optional(),
-    activeFrom: date.optional(),
-    activeTo: date.optional(),
-  }, expected('must be an object with daysOfWeek, hoursFrom, hoursTo, activeFrom and activeTo (each optional)'))
+  .object(
+    {
+      daysOfWeek: z
+        .array(z.int(expected(DAY)).min(0, DAY).max(6, DAY), expected('must be a list of day numbers'))
+        .min(1, 'list at least one day, or leave daysOfWeek out for every day')
+        .refine((days) => new Set(days).size === days.length, 'lists a day more than once')
+        .optional(),
+      hoursFrom: hour.optional(),
+      hoursTo: hour.optional(),
+      activeFrom: date.optional(),
+      activeTo: date.optional(),
+    },
+    expected('must be an object with daysOfWeek, hoursFrom, hoursTo, activeFrom and activeTo (each optional)'),
+  )
   .check((ctx) => {
     const { activeFrom, activeTo } = ctx.value;
     if (activeFrom && activeTo && activeFrom > activeTo) {
@@ -129,55 +132,54 @@ const toolName = z
 
 const conditionSchema = z.object(
   {
-  key: z
-    .string(expected('must be an argument name'))
-    .trim()
-    .min(1, 'must name a top-level argument')
-    .max(200, 'must be at most 200 characters'),
-  op: z.enum(['eq', 'neq', 'contains', 'startsWith'], expected('must be one of eq, neq, contains, startsWith')),
-  value: z.string(expected('must be a string')).max(1000, 'must be at most 1000 characters'),
+    key: z.string(expected('must be an argument name')).trim().min(1, 'must name a top-level argument').max(200, 'must be at most 200 characters'),
+    op: z.enum(['eq', 'neq', 'contains', 'startsWith'], expected('must be one of eq, neq, contains, startsWith')),
+    value: z.string(expected('must be a string')).max(1000, 'must be at most 1000 characters'),
   },
   expected('must be a {key, op, value} condition'),
 );
 
 export const policyContentSchema = z
-  .object({
-    name: z.string(expected('must be a name')).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-    service: z
-      .string(expected('must be a service key'))
-      .refine(isValidServiceKey, 'must be a lower-case service key such as "github" (letters, digits, - and _, no "__")'),
-    effect: z.enum(['permit', 'forbid'], expected('must be "permit" or "forbid"')),
-    tools: z
-      .array(toolName, expected('must be a list of tool names'))
-      .max(500, 'must list at most 500 tools')
-      .refine((tools) => new Set(tools).size === tools.length, 'lists a tool more than once')
-      .nullish()
-      .transform((tools) => tools ?? []),
-    principal: z.discriminatedUnion(
-      'type',
-      [
-        z.object({ type: z.literal('all_members') }),
-        z.object({
-          type: z.literal('specific_members'),
-          memberIds: z
-            .array(z.string(expected('must be a member id')).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'))
-            .min(1, 'list at least one member, or use all_members')
-            .refine((ids) => new Set(ids).size === ids.length, 'lists a member more than once'),
-        }),
-      ],
-      expected('must be {"type": "all_members"} or {"type": "specific_members", "memberIds": [...]}'),
-    ),
-    timeWindow: timeWindowSchema.nullish(),
-    callerIps: z
-      .array(
-        z.string(expected('must be a CIDR range')).trim().refine(isValidCidr, 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8 or 2001:db8::/32'),
-        expected('must be a list of CIDR ranges'),
-      )
-      .max(100, 'must list at most 100 ranges')
-      .optional(),
-    conditions: z.array(conditionSchema, expected('must be a list of {key, op, value} conditions')).max(20, 'must have at most 20 conditions').optional(),
-    denyMessage: z.string(expected('must be a string')).trim().max(DENY_MESSAGE_MAX, `must be at most ${DENY_MESSAGE_MAX} characters`).nullish(),
-  }, expected('must be an object'))
+  .object(
+    {
+      name: z.string(expected('must be a name')).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+      service: z
+        .string(expected('must be a service key'))
+        .refine(isValidServiceKey, 'must be a lower-case service key such as "github" (letters, digits, - and _, no "__")'),
+      effect: z.enum(['permit', 'forbid'], expected('must be "permit" or "forbid"')),
+      tools: z
+        .array(toolName, expected('must be a list of tool names'))
+        .max(500, 'must list at most 500 tools')
+        .refine((tools) => new Set(tools).size === tools.length, 'lists a tool more than once')
+        .nullish()
+        .transform((tools) => tools ?? []),
+      principal: z.discriminatedUnion(
+        'type',
+        [
+          z.object({ type: z.literal('all_members') }),
+          z.object({
+            type: z.literal('specific_members'),
+            memberIds: z
+              .array(z.string(expected('must be a member id')).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'))
+              .min(1, 'list at least one member, or use all_members')
+              .refine((ids) => new Set(ids).size === ids.length, 'lists a member more than once'),
+          }),
+        ],
+        expected('must be {"type": "all_members"} or {"type": "specific_members", "memberIds": [...]}'),
+      ),
+      timeWindow: timeWindowSchema.nullish(),
+      callerIps: z
+        .array(
+          z.string(expected('must be a CIDR range')).trim().refine(isValidCidr, 'must be an IPv4 or IPv6 address or CIDR range, e.g. 10.0.0.0/8 or 2001:db8::/32'),
+          expected('must be a list of CIDR ranges'),
+        )
+        .max(100, 'must list at most 100 ranges')
+        .optional(),
+      conditions: z.array(conditionSchema, expected('must be a list of {key, op, value} conditions')).max(20, 'must have at most 20 conditions').optional(),
+      denyMessage: z.string(expected('must be a string')).trim().max(DENY_MESSAGE_MAX, `must be at most ${DENY_MESSAGE_MAX} characters`).nullish(),
+    },
+    expected('must be an object'),
+  )
   .check((ctx) => {
     const { effect, denyMessage } = ctx.value;
     if (effect === 'permit' && denyMessage) {

@@ -247,37 +247,25 @@ export class PolicyEngine {
   /** Evaluates the slice's set into `outcome`, or answers why Cedar could not evaluate the request. */
   private runCedar(slice: Slice, req: DecisionRequest, outcome: Outcome): string | null {
     const ns = req.namespace;
-    const request = {
+    // Every policy is held as a permit (see matchingText), so Cedar reports each satisfied one.
+    const answer = cedar.statefulIsAuthorized({
       principal: { type: `${ns}::Member`, id: req.member.id },
       action: { type: `${ns}::Action`, id: req.tool },
       resource: { type: `${ns}::Service`, id: req.service },
       context: requestContext(slice.set, req),
       entities: [],
-    };
-    const collect = (diagnostics: cedar.Diagnostics) => {
-      for (const id of diagnostics.reason) {
-        const hit = slice.policies.get(id);
-        if (hit) outcome.hits.push(hit);
-      }
-      // Cedar skips a policy whose condition fails to evaluate; a forbid must not fail open that way.
-      for (const { policyId, error } of diagnostics.errors) {
-        outcome.errors.push({ policyId, message: error.message });
-        const hit = slice.policies.get(policyId);
-        if (hit?.effect === 'forbid') outcome.failed.add(hit);
-      }
-    };
-
-    const answer = cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: slice.set.id! });
+      preparsedPolicySetId: slice.set.id!,
+    });
     if (answer.type === 'failure') return answer.errors.map((e) => e.message).join('; ');
-    collect(answer.response.diagnostics);
-    if (answer.response.decision === 'deny' && answer.response.diagnostics.reason.length > 0) {
-      // Cedar names only the forbids when it denies; ask the permits alone which of them matched too.
-      const permits = this.sets.permitsOf(slice.set);
-      if (permits?.id) {
-        const again = cedar.statefulIsAuthorized({ ...request, preparsedPolicySetId: permits.id });
-        if (again.type === 'failure') return again.errors.map((e) => e.message).join('; ');
-        collect({ reason: again.response.diagnostics.reason, errors: [] });
-      }
+    for (const id of answer.response.diagnostics.reason) {
+      const hit = slice.policies.get(id);
+      if (hit) outcome.hits.push(hit);
+    }
+    // Cedar skips a policy whose condition fails to evaluate; a forbid must not fail open that way.
+    for (const { policyId, error } of answer.response.diagnostics.errors) {
+      outcome.errors.push({ policyId, message: error.message });
+      const hit = slice.policies.get(policyId);
+      if (hit?.effect === 'forbid') outcome.failed.add(hit);
     }
     return null;
   }

@@ -52,10 +52,24 @@ function parseJson<T>(value: unknown, fallback: T): T {
   return value as T;
 }
 
+/**
+ * Generated reasons name the deciding policy ("… by policy 'Block deletes' (block-deletes)"); for a
+ * viewer from whom policy identities are hidden, those names and keys are replaced, while an admin's
+ * deny message (meant for the caller) stays readable.
+ */
+function maskPolicyIdentities(reason: string, matched: MatchedPolicyRef[]): string {
+  let out = reason;
+  for (const p of matched) {
+    for (const word of [p.name, p.key, p.id]) if (word && word.length > 1) out = out.split(word).join('[policy]');
+  }
+  return out;
+}
+
 /** The one place a stored row becomes an entry, with the viewer's visibility applied. */
 export function toAuditEntry(row: AuditEntryRow, access: Access): AuditEntry {
   const hide = access.hidesPoliciesOf(row.agent_id);
-  const matched = hide ? [] : parseJson<MatchedPolicyRef[]>(row.matched_policies, []);
+  const stored = parseJson<MatchedPolicyRef[]>(row.matched_policies, []);
+  const matched = hide ? [] : stored;
   const timestamp = new Date(row.timestamp);
   return {
     id: row.id,
@@ -73,7 +87,7 @@ export function toAuditEntry(row: AuditEntryRow, access: Access): AuditEntry {
     callerIp: row.caller_ip,
     toolArgs: parseJson<unknown>(row.tool_args, {}),
     decision: row.decision as 'ALLOW' | 'DENY',
-    reason: row.reason,
+    reason: hide ? maskPolicyIdentities(row.reason, stored) : row.reason,
     matchedPolicyIds: matched.map((p) => p.key),
     matchedPolicyNames: matched.map((p) => p.name),
     matchedPolicies: matched,
