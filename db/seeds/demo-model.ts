@@ -2,8 +2,8 @@
 // toggles over the last 30 days), and what traffic its agents send. installDemo() writes it, generate()
 // replays its traffic in bulk, and both decide each simulated call with the real policy engine, so every
 // stored decision, reason and matched-policy version is one the proxy would have produced.
-import { redactArguments } from '@wicket/core';
-import { actionUid, memberUid, PolicyEngine, localTimeIn, serviceUid, type Decision, type EnginePolicy, type PolicyContent } from '@wicket/policy';
+import { precheckCall, redactArguments } from '@wicket/core';
+import { PolicyEngine, localTimeIn, type Decision, type EnginePolicy, type PolicyContent } from '@wicket/policy';
 import { demoCatalogs, type CatalogTool, type ConnectorCatalog } from '@wicket/upstream-demo';
 import { Random } from './random.ts';
 
@@ -599,12 +599,6 @@ export function catalogOf(service: string): ConnectorCatalog {
   return c;
 }
 
-export function toolOf(service: string, tool: string): CatalogTool {
-  const t = catalogOf(service).tools.find((x) => x.name === tool);
-  if (!t) throw new Error(`no tool ${tool} in the ${service} catalog`);
-  return t;
-}
-
 /** The state in force at `at` (hours): the last change at or before it, else the first. */
 export function statusAt<S>(changes: StatusChange<S>[], at: number): S {
   let current = changes[0].status;
@@ -753,7 +747,7 @@ export class DemoWorld {
     // An agent session lasts a few hours; the id is stable within it.
     const slot = `${memberId}:${Math.floor(t / (3 * HOUR_MS))}`;
     let id = this.sessions.get(slot);
-    if (!id) this.sessions.set(slot, (id = `mcp-session-${this.rand.hex(8)}-${this.rand.hex(4)}`));
+    if (!id) this.sessions.set(slot, (id = `${this.rand.hex(8)}-${this.rand.hex(4)}-4${this.rand.hex(3)}-a${this.rand.hex(3)}-${this.rand.hex(12)}`));
     return id;
   }
 
@@ -789,20 +783,20 @@ export class DemoWorld {
     const catalog = catalogOf(service);
     const args = demoArguments(service, tool.name, this.rand, agent.key);
     const timestamp = new Date(t);
-    const principal = memberUid(catalog.cedarNamespace, memberId);
-    const action = actionUid(catalog.cedarNamespace, tool.name);
 
-    let decision: Pick<Decision, 'decision' | 'reason' | 'matched' | 'deciding'>;
-    const memberStatus = statusAt(member.statuses, h);
-    if (statusAt(agent.statuses, h) === 'disabled') {
-      decision = { decision: 'DENY', reason: `Agent "${agent.name}" is disabled (emergency stop): no tool calls are allowed.`, matched: [], deciding: null };
-    } else if (memberStatus !== 'approved') {
-      decision = { decision: 'DENY', reason: `Member "${this.ids.accountNames[member.account]}" is not approved on agent "${agent.name}" (status: ${memberStatus}).`, matched: [], deciding: null };
-    } else if (!agent.services.includes(service)) {
-      decision = { decision: 'DENY', reason: `Service "${service}" is not enabled on agent "${agent.name}".`, matched: [], deciding: null };
-    } else {
-      const policies = this.policiesAt(agent, t);
-      decision = this.engine.decide(
+    // The proxy's own pre-checks (agent active, member approved, service enabled), then the engine.
+    const policies = this.policiesAt(agent, t);
+    const decision: Pick<Decision, 'decision' | 'reason' | 'matched' | 'deciding' | 'action' | 'principal' | 'resource'> =
+      precheckCall({
+        agent: { name: agent.name, status: statusAt(agent.statuses, h) },
+        member: { status: statusAt(member.statuses, h) },
+        service,
+        namespace: catalog.cedarNamespace,
+        tool: tool.name,
+        memberId,
+        serviceEnabled: agent.services.includes(service),
+      }) ??
+      this.engine.decide(
         { agentId: this.ids.agents[agent.key], revision: this.revisions.get(policies)!, policies },
         {
           agent: { id: this.ids.agents[agent.key], trustMode: agent.trustMode, timezone: agent.timezone },
@@ -815,7 +809,6 @@ export class DemoWorld {
           callerIp: member.ip,
         },
       );
-    }
 
     let duration: number;
     let upstreamStatus: string | null = null;
@@ -825,16 +818,19 @@ export class DemoWorld {
     } else {
       const median = tool.tier === 'read' ? 160 : tool.tier === 'write' ? 380 : 290;
       duration = Math.max(12, Math.round(this.rand.logNormal(median, 0.55)));
+      // Outcomes in the proxy's words (packages/proxy/src/mcp-route.ts): the upstream's HTTP status, or none.
       const r = this.rand.next();
       if (r < 0.004) {
         duration = 30_000;
-        upstreamStatus = 'timeout';
-        upstreamError = 'the upstream did not answer within 30 s';
-      } else if (r < 0.02) {
-        upstreamStatus = 'error';
-        upstreamError = this.rand.pick(['upstream answered HTTP 502 Bad Gateway', 'upstream tool error: rate limit exceeded, retry after 60 s', 'upstream tool error: resource not found']);
+        upstreamError = 'timeout after 30000 ms';
+      } else if (r < 0.01) {
+        upstreamStatus = '502';
+        upstreamError = 'HTTP 502';
+      } else if (r < 0.025) {
+        upstreamStatus = '200';
+        upstreamError = this.rand.pick(['the tool reported an error (isError)', 'JSON-RPC error -32602: Invalid arguments for tool']);
       } else {
-        upstreamStatus = 'ok';
+        upstreamStatus = '200';
       }
     }
 
@@ -848,8 +844,8 @@ export class DemoWorld {
       session_id: this.sessionId(memberId, t),
       service,
       tool: tool.name,
-      action,
-      resource: serviceUid(catalog.cedarNamespace, service),
+      action: decision.action,
+      resource: decision.resource,
       caller_ip: member.ip,
       tool_args: redactArguments(args, { sensitiveKeys: tool.sensitiveKeys }),
       decision: decision.decision,
@@ -857,7 +853,7 @@ export class DemoWorld {
       policy_id: decision.deciding?.id ?? null,
       matched_policy_ids: decision.matched.map((p) => p.id),
       matched_policies: decision.matched.map((p) => ({ id: p.id, key: p.key, name: p.name, version: p.version, effect: p.effect })),
-      principal,
+      principal: decision.principal,
       duration_ms: duration,
       upstream_status: upstreamStatus,
       upstream_error: upstreamError,
@@ -907,10 +903,6 @@ function poisson(rand: Random, lambda: number): number {
     p *= rand.next();
   }
   return k;
-}
-
-export function agentSpec(key: AgentKey): AgentSpec {
-  return demoAgents.find((a) => a.key === key)!;
 }
 
 /** Whether a policy is enabled at `at` (hours): its toggles, else enabled from its creation. */

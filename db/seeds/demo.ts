@@ -51,7 +51,7 @@ export async function isInstallationEmpty(db: Kysely<DB>): Promise<boolean> {
   return !(await db.selectFrom('agents').select('id').limit(1).executeTakeFirst());
 }
 
-export function toAuditRow(e: SimulatedEntry): NewAuditEntryRow {
+function toAuditRow(e: SimulatedEntry): NewAuditEntryRow {
   return { ...e, tool_args: JSON.stringify(e.tool_args), matched_policies: JSON.stringify(e.matched_policies) };
 }
 

@@ -193,7 +193,7 @@ async function insertBatch(db: Kysely<DB>, hours: Hour[], perHour: number): Prom
              upstream_status, upstream_error)
     ),
     s as (
-      select h.start + ((i - 1 + ((i * 7919) % 997) / 997.0) / h.n * h.span) * interval '1 millisecond' as ts,
+      select h.start + ((i - 1 + ((i * 7919) % 997) / 997.0::float8) / h.n * h.span) * interval '1 millisecond' as ts,
              h.slot * ${perHour} + ((h.slot::int8 * 1000003 + i) * 2654435761 % 4294967296) % ${perHour} as tidx,
              i
       from unnest(${slots}::int[], ${starts}::timestamptz[], ${spans}::float8[], ${counts}::int[]) as h(slot, start, span, n)
@@ -208,7 +208,7 @@ async function insertBatch(db: Kysely<DB>, hours: Hour[], perHour: number): Prom
     from s
     join t on t.idx = s.tidx
     cross join lateral (
-      select case when t.decision = 'DENY' or t.upstream_status = 'timeout' then t.duration_ms
+      select case when t.decision = 'DENY' or t.upstream_error like 'timeout%' then t.duration_ms
                   else greatest(1, round(t.duration_ms * (0.6 + ((s.i * 40503) % 800) / 1000.0)))::int end as ms
     ) d
     order by s.ts

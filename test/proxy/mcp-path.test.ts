@@ -114,6 +114,14 @@ describe('POST /mcp, spec §4', () => {
       expect(r.body.error.code).toBe(-32600);
     });
 
+    it('refuses a body over the limit (413) and a content type that is not JSON (415)', async () => {
+      const big = await w.rpc(c.key, null, { raw: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(5 * 1024 * 1024) } }) });
+      expect(big.status).toBe(413);
+      expect(big.body.error.code).toBe(-32600);
+      const text = await w.rpc(c.key, null, { raw: '{}', headers: { 'Content-Type': 'text/plain' } });
+      expect(text.status).toBe(415);
+    });
+
     it('answers an unknown method with -32601', async () => {
       const r = await w.rpc(c.key, { jsonrpc: '2.0', id: 3, method: 'resources/list' });
       expect(r.status).toBe(200);
@@ -239,12 +247,13 @@ describe('POST /mcp, spec §4', () => {
       expect(w.upstreams.servers.github.calls.filter((x) => x.tool === 'delete_repository')).toHaveLength(0);
     });
 
-    it('records the Mcp-Session-Id header as the session id', async () => {
+    it('records the Mcp-Session-Id header as the session id, and the socket address (X-Forwarded-For not trusted by default)', async () => {
       const args = issueArgs();
-      const r = await w.callTool(c.key, 'github__create_issue', args, { 'Mcp-Session-Id': 'session-abc' });
+      const r = await w.callTool(c.key, 'github__create_issue', args, { 'Mcp-Session-Id': 'session-abc', 'X-Forwarded-For': '10.9.9.9' });
       expect(r.status).toBe(200);
       const row = (await w.entries(c.agent.id)).find((e) => (e.tool_args as any)[PROBE] === args[PROBE])!;
       expect(row.session_id).toBe('session-abc');
+      expect(row.caller_ip).toBe('127.0.0.1');
     });
   });
 

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { newestFirst, seedAuditWorld, visibleTo, type AuditWorld, type SeededEntry } from '../support/audit-world.ts';
+import { newestFirst, seedAuditWorld, visibleTo, type AuditWorld, type SeededEntry, expectedReason } from '../support/audit-world.ts';
 
 const HEADER = 'timestamp,agent,member,tool,service,resource,decision,reason,duration,matched_policies';
 
@@ -34,7 +34,7 @@ function expectedRow(e: SeededEntry, hidePolicies = false): string[] {
     neutral(e.service),
     neutral(e.resource),
     e.decision,
-    neutral(e.reason),
+    neutral(expectedReason(e, hidePolicies)),
     e.durationMs === null ? '' : String(e.durationMs),
     neutral(hidePolicies ? '' : e.matchedPolicies.map((p) => `${p.name} (v${p.version})`).join('; ')),
   ];

@@ -18,7 +18,7 @@ describe('installDemo', () => {
   beforeAll(async () => {
     testDb = await createTestDatabase();
     core = createCore({ database: testDb.database, logger: createLogger({ level: 'silent' }), serverSecret: TEST_SECRET });
-    result = await installDemo(core, { now: NOW, volume: 0.4 });
+    result = await installDemo(core, { now: NOW, volume: 0.3 });
   });
   afterAll(async () => testDb?.drop());
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { createCore, createLogger, type Core } from '@wicket/core';
+import { repo } from '@wicket/db';
 import { installDemo } from '../../db/seeds/demo.ts';
 import { generateAuditEntries } from '../../db/seeds/generate.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -72,5 +73,45 @@ describe('generateAuditEntries', () => {
     expect(denied).toBeGreaterThan(0.05);
     expect(denied).toBeLessThan(0.4);
     expect(new Set(generated.map((e) => e.agent_name)).size).toBe(4);
+  });
+});
+
+describe('the policy filter on generated traffic', () => {
+  let testDb: TestDatabase;
+  let core: Core;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    core = createCore({ database: testDb.database, logger: createLogger({ level: 'silent' }), serverSecret: TEST_SECRET });
+    await installDemo(core, { now: INSTALLED, volume: 0.1 });
+    await generateAuditEntries(core.db, { entries: 4000, now: NOW });
+  });
+  afterAll(async () => testDb?.drop());
+
+  it('combined with result, member and a time range, lists what a scan of the entries finds, in order', async () => {
+    const agents = (await core.db.selectFrom('agents').select('id').execute()).map((a) => a.id);
+    const policies = await core.db.selectFrom('policies').select(['id', 'agent_id']).execute();
+    const members = await core.db.selectFrom('members').select(['id', 'agent_id']).execute();
+    const from = new Date(NOW.getTime() - 7 * 86_400_000);
+    let compared = 0;
+    for (const policy of policies) {
+      const member = members.find((m) => m.agent_id === policy.agent_id)!;
+      for (const criteria of [{}, { result: 'DENY' as const }, { result: 'ALLOW' as const }, { member: member.id }, { result: 'ALLOW' as const, member: member.id, from, until: NOW }]) {
+        const listed = await repo.listAuditEntries(core.db, { scope: { ownerAgentIds: agents, memberIds: [] }, criteria: { ...criteria, policy: policy.id }, limit: 50 });
+        let expected = core.db
+          .selectFrom('audit_entries')
+          .select('id')
+          .where(sql<boolean>`${policy.id}::uuid = any(matched_policy_ids)`)
+          .orderBy('timestamp', 'desc')
+          .orderBy('id', 'desc')
+          .limit(50);
+        if ('result' in criteria && criteria.result) expected = expected.where('decision', '=', criteria.result);
+        if ('member' in criteria && criteria.member) expected = expected.where('member_id', '=', criteria.member);
+        if ('from' in criteria && criteria.from) expected = expected.where('timestamp', '>=', criteria.from).where('timestamp', '<', criteria.until);
+        expect(listed.map((e) => e.id)).toEqual((await expected.execute()).map((e) => e.id));
+        compared += listed.length;
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
   });
 });

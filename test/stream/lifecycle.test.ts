@@ -149,13 +149,13 @@ describe('live audit stream: credentials, limits, shutdown and leaks', () => {
     await waitFor(idle, 10_000, 'everything released after early disconnects');
   });
 
-  it('executes and serialises each event once per group, not once per socket', async () => {
+  it('executes and serialises each event once per group, not once per socket or stream', async () => {
     const { account, token } = await t.f.accountWithToken();
     const agent = await t.f.agent({ name: 'fanout-bot', owner: account });
     const sockets = Array.from({ length: 8 }, () => ws({ token }));
     await Promise.all(sockets.map((s) => s.connected));
-    const subs = sockets.map((s) => subscribeWs(s.client));
-    await waitFor(() => t.app.streamStats().feed.subscribers === 8, 10_000, 'subscriptions');
+    const subs = [...sockets.map((s) => subscribeWs(s.client)), subscribeSse(url, { token }), subscribeSse(url, { token })];
+    await waitFor(() => t.app.streamStats().feed.subscribers === 10, 10_000, 'subscriptions');
     expect(t.app.streamStats().feed.groups).toBe(1);
     const before = t.app.streamStats().ws!;
     await writeAuditEntries(t.testDb.database, t.app.core, Array.from({ length: 10 }, () => ({ agent_id: agent.id, agent_name: agent.name })));
@@ -163,9 +163,54 @@ describe('live audit stream: credentials, limits, shutdown and leaks', () => {
     const after = t.app.streamStats().ws!;
     expect(after.executions - before.executions).toBe(10);
     expect(after.serializations - before.serializations).toBe(10);
-    expect(after.reusedExecutions - before.reusedExecutions).toBe(70);
-    for (const s of subs) expect(s.events.map((e) => e.cursor)).toEqual(subs[0].events.map((e) => e.cursor));
+    expect(after.reusedExecutions - before.reusedExecutions).toBe(90);
+    for (const s of subs) expect(s.events).toEqual(subs[0].events);
+    for (const s of subs) s.stop();
     for (const s of sockets) await s.dispose();
+    await waitFor(idle, 10_000, 'everything released');
+  });
+
+  it('a consumer that stops reading holds up no one, stays bounded in memory, and loses nothing once it reads again', async () => {
+    const { account, token } = await t.f.accountWithToken();
+    const agent = await t.f.agent({ name: 'slow-bot', owner: account });
+    const frames: string[] = [];
+    const slow = await new Promise<WebSocket>((resolve, reject) => {
+      const sock = new WebSocket(wsUrl(url), 'graphql-transport-ws');
+      sock.on('error', reject);
+      sock.on('open', () => sock.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+      sock.on('message', (data) => {
+        const msg = JSON.parse(String(data));
+        if (msg.type === 'connection_ack') {
+          sock.send(JSON.stringify({ id: 'slow', type: 'subscribe', payload: { query: 'subscription { auditEntryAdded { node { id reason } } }' } }));
+          resolve(sock);
+        } else if (msg.type === 'next') frames.push(msg.payload.data.auditEntryAdded.node.id);
+      });
+    });
+    const c = ws({ token });
+    await c.connected;
+    const fast = subscribeWs(c.client, {}, 'subscription { auditEntryAdded { node { id } } }');
+    await waitFor(() => t.app.streamStats().feed.subscribers === 2, 10_000, 'subscriptions');
+    slow.pause(); // stops reading: the kernel buffers fill, then the server's sends back up
+
+    const reason = 'x'.repeat(6000);
+    const written: { id: string; seq: number }[] = [];
+    let maxQueued = 0;
+    for (let i = 0; i < 300; i++) {
+      written.push(...(await writeAuditEntries(t.testDb.database, t.app.core, Array.from({ length: 10 }, () => ({ agent_id: agent.id, agent_name: agent.name, reason })))));
+      maxQueued = Math.max(maxQueued, t.app.streamStats().feed.maxQueued);
+    }
+    written.sort((a, b) => a.seq - b.seq);
+    await waitFor(() => fast.events.length === written.length, 30_000, 'the fast subscriber');
+    expect(fast.events.map((e) => e.node.id)).toEqual(written.map((e) => e.id));
+    expect(maxQueued).toBeLessThanOrEqual(2 * 500);
+    expect(frames.length).toBeLessThan(written.length);
+
+    slow.resume();
+    await waitFor(() => frames.length === written.length, 30_000, 'the slow subscriber, once it reads again');
+    expect(frames).toEqual(written.map((e) => e.id));
+    slow.terminate();
+    fast.stop();
+    await c.dispose();
     await waitFor(idle, 10_000, 'everything released');
   });
 

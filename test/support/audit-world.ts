@@ -273,6 +273,14 @@ export function visibleTo(world: AuditWorld, who: 'owner' | 'memberA' | 'memberB
   return (e) => owned.has(e.agentId) || (e.memberId !== null && own.has(e.memberId));
 }
 
+/** The reason as a viewer from whom policy identities are hidden reads it: names and keys masked. */
+export function expectedReason(e: SeededEntry, hidePolicies: boolean): string {
+  if (!hidePolicies) return e.reason;
+  let out = e.reason;
+  for (const p of e.matchedPolicies) for (const w of [p.name, p.key, p.id]) out = out.split(w).join('[policy]');
+  return out;
+}
+
 /** The §5 JSON of an entry as a viewer sees it (policy identities hidden from members of trusted agents). */
 export function expectedEntryJson(e: SeededEntry, hidePolicies: boolean) {
   const matched = hidePolicies ? [] : e.matchedPolicies;
@@ -292,7 +300,7 @@ export function expectedEntryJson(e: SeededEntry, hidePolicies: boolean) {
     callerIp: e.callerIp,
     toolArgs: e.toolArgs,
     decision: e.decision,
-    reason: e.reason,
+    reason: expectedReason(e, hidePolicies),
     matchedPolicyIds: matched.map((p) => p.key),
     matchedPolicyNames: matched.map((p) => p.name),
     durationMs: e.durationMs,

@@ -15,6 +15,11 @@ const schema = z.object({
   CONSOLE_ORIGIN: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: z.enum(['0', '1']).optional(),
+  // MCP proxy (docs/proxy.md)
+  WICKET_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(60),
+  WICKET_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(1),
+  WICKET_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  WICKET_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).default(0),
 });
 
 export type ServerConfig = z.infer<typeof schema>;

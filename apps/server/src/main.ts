@@ -29,7 +29,12 @@ async function main() {
   logger.info({ database: database.kind, applied }, applied.length ? 'migrations applied' : 'database schema is up to date');
 
   const consoleOrigins = (config.CONSOLE_ORIGIN ?? `http://localhost:${config.CONSOLE_PORT},http://127.0.0.1:${config.CONSOLE_PORT}`).split(',').map((s) => s.trim());
-  const app = buildApp({ database, logger, serverSecret: serverSecret(dataDir), consoleOrigins });
+  const proxy = {
+    rateLimit: { burst: config.WICKET_RATE_LIMIT_BURST, refillPerSecond: config.WICKET_RATE_LIMIT_PER_SECOND },
+    upstreamTimeoutMs: config.WICKET_UPSTREAM_TIMEOUT_MS,
+    trustedProxyHops: config.WICKET_TRUSTED_PROXY_HOPS,
+  };
+  const app = buildApp({ database, logger, serverSecret: serverSecret(dataDir), consoleOrigins, proxy });
   const { core } = app;
 
   let ownerId: string | undefined;

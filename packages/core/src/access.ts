@@ -8,6 +8,8 @@ export interface Viewer {
   email: string;
   name: string;
   credential: { kind: 'token' | 'session'; id: string };
+  /** Memberships read together with the credential (one round trip); loaded on demand otherwise. */
+  memberships?: Membership[];
 }
 
 export interface Membership {
@@ -74,8 +76,19 @@ export class Access {
   }
 }
 
+export function toMemberships(rows: { member_id: string; agent_id: string; role: string; status: string; trust_mode: string }[]): Membership[] {
+  return rows.map((r) => ({
+    memberId: r.member_id,
+    agentId: r.agent_id,
+    role: r.role as Membership['role'],
+    status: r.status as Membership['status'],
+    trustMode: r.trust_mode as Membership['trustMode'],
+  }));
+}
+
 export async function loadAccess(db: Kysely<DB>, viewer: Viewer | null): Promise<Access> {
   if (!viewer) throw new UnauthenticatedError();
+  if (viewer.memberships) return new Access(viewer, viewer.memberships);
   const rows = await repo.listMembershipsOfAccount(db, viewer.accountId);
   return new Access(
     viewer,

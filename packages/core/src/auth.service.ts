@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { repo, type DB } from '@wicket/db';
-import type { Viewer } from './access.ts';
+import { toMemberships, type Viewer } from './access.ts';
 import { ValidationError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { Secrets, suffixOf } from './secrets.ts';
@@ -34,17 +34,23 @@ export class AuthService {
   ) {}
 
   async authenticateApiToken(token: string): Promise<Viewer | null> {
-    if (!token) return null;
-    const row = await repo.findActiveApiTokenByDigest(this.db, this.secrets.digest(token));
-    if (!row) return null;
-    return { accountId: row.account_id, email: row.email, name: row.account_name, credential: { kind: 'token', id: row.id } };
+    return token ? this.viewerFor('token', token) : null;
   }
 
   async authenticateSession(sessionToken: string): Promise<Viewer | null> {
-    if (!sessionToken) return null;
-    const row = await repo.findActiveSessionByDigest(this.db, this.secrets.digest(sessionToken));
+    return sessionToken ? this.viewerFor('session', sessionToken) : null;
+  }
+
+  private async viewerFor(kind: 'token' | 'session', secret: string): Promise<Viewer | null> {
+    const row = await repo.findViewerByCredentialDigest(this.db, kind, this.secrets.digest(secret));
     if (!row) return null;
-    return { accountId: row.account_id, email: row.email, name: row.account_name, credential: { kind: 'session', id: row.id } };
+    return {
+      accountId: row.account_id,
+      email: row.email,
+      name: row.account_name,
+      credential: { kind, id: row.credential_id },
+      memberships: toMemberships(row.memberships),
+    };
   }
 
   /** API token (Authorization: Bearer) first, else the console's session cookie. */

@@ -100,7 +100,9 @@ export interface AuditEntries {
 }
 
 export interface AuditPolicyMatches {
+  decision: string;
   entry_id: string;
+  member_id: string | null;
   policy_id: string;
   timestamp: Timestamp;
 }

@@ -29,11 +29,25 @@ const sharedResults = new WeakSet<object>();
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 1;
 
-export const sharedExecutionStats = { executions: 0, reused: 0 };
+export const sharedExecutionStats = { executions: 0, reused: 0, serializations: 0 };
 
 /** True for a result object that other subscribers receive as the very same object. */
 export function isSharedResult(result: unknown): result is ExecutionResult {
   return typeof result === 'object' && result !== null && sharedResults.has(result);
+}
+
+const serialized = new WeakMap<object, string>();
+
+/** A shared result's JSON (as GraphQL over HTTP and graphql-ws send it), computed once. */
+export function serializeShared(result: ExecutionResult): string {
+  let json = serialized.get(result);
+  if (json === undefined) {
+    const { errors, ...rest } = result;
+    json = JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest);
+    serialized.set(result, json);
+    sharedExecutionStats.serializations++;
+  }
+  return json;
 }
 
 /** The operation's shape: document, operation, and variables other than the resume cursor. */
@@ -63,6 +77,8 @@ function executeShared(args: ExecutionArgs, key: string, event: unknown): Execut
   sharedExecutionStats.executions++;
   const mark = (r: ExecutionResult) => {
     sharedResults.add(r);
+    // Yoga's SSE writer uses a result's own `stringify` when it has one: serialised once there too.
+    Object.defineProperty(r, 'stringify', { value: (v: unknown) => (v === r ? serializeShared(r) : JSON.stringify(v)), enumerable: false });
     byShape.set(key, r);
     return r;
   };

@@ -1,12 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Core, Viewer } from '@wicket/core';
 import type { GraphContext } from './context.ts';
-import { isSharedResult, sharedExecutionStats } from './shared-subscription.ts';
+import { isSharedResult, serializeShared, sharedExecutionStats } from './shared-subscription.ts';
 import type { GraphServerContext } from './yoga.ts';
 
 export interface GraphqlWsOptions {
@@ -63,8 +63,6 @@ class PreSerialized {
 const PLACEHOLDER = '\u0000wicket:payload\u0000';
 const PLACEHOLDER_JSON = JSON.stringify(PLACEHOLDER);
 let pendingPayload: string | undefined;
-const serializedResults = new WeakMap<object, PreSerialized>();
-let serializations = 0;
 
 function replacer(this: unknown, _key: string, value: unknown): unknown {
   if (value instanceof PreSerialized) {
@@ -82,16 +80,18 @@ function spliceFrame(data: string): string {
   return at < 0 ? data : data.slice(0, at) + payload + data.slice(at + PLACEHOLDER_JSON.length);
 }
 
-function preSerialize(result: ExecutionResult): PreSerialized {
-  let pre = serializedResults.get(result);
-  if (!pre) {
-    const { errors, ...rest } = result;
-    // The same shape graphql-ws would send: errors formatted, absent when there are none.
-    pre = new PreSerialized(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
-    serializedResults.set(result, pre);
-    serializations++;
-  }
-  return pre;
+
+const SEND_HIGH_WATER = 256 * 1024;
+
+/**
+ * Frames sent to one socket within one tick go out in one write (one syscall) instead of one each:
+ * during a burst a subscriber sends several entries per turn.
+ */
+function corkUntilNextTick(socket: WebSocket): void {
+  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void; writableCorked: number } })._socket;
+  if (!raw || raw.writableCorked) return;
+  raw.cork();
+  process.nextTick(() => raw.uncork());
 }
 
 function pathOf(request: IncomingMessage): string {
@@ -204,7 +204,7 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
     execute: (args) => envelopedByArgs.get(args)!.execute(args) as any,
     subscribe: (args) => envelopedByArgs.get(args)!.subscribe(args) as any,
     onNext(_ctx, _id, _payload, _args, result) {
-      if (isSharedResult(result)) return preSerialize(result) as any;
+      if (isSharedResult(result)) return new PreSerialized(serializeShared(result)) as any;
     },
   });
 
@@ -215,12 +215,18 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
     const closed = gql.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            const frame = spliceFrame(data);
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(frame, (err) => (err ? reject(err) : resolve()));
-          }),
+        send: (data) => {
+          const frame = spliceFrame(data);
+          if (socket.readyState !== socket.OPEN) return Promise.resolve();
+          corkUntilNextTick(socket);
+          // Below the high-water mark the next message may follow at once (and share the write);
+          // above it, wait for the write to drain: a slow reader slows its own stream only.
+          if (socket.bufferedAmount < SEND_HIGH_WATER) {
+            socket.send(frame);
+            return Promise.resolve();
+          }
+          return new Promise<void>((resolve, reject) => socket.send(frame, (err) => (err ? reject(err) : resolve())));
+        },
         close: (code, reason) => {
           if (socket.readyState === socket.OPEN) socket.close(code, reason);
         },
@@ -301,7 +307,7 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
         subscriptions,
         executions: sharedExecutionStats.executions,
         reusedExecutions: sharedExecutionStats.reused,
-        serializations,
+        serializations: sharedExecutionStats.serializations,
       };
     },
   };

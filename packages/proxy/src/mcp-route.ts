@@ -110,11 +110,26 @@ export function createMcpHandlers(options: McpRouteOptions) {
     });
   };
 
+  /** The body as text, or null past the size limit (read as a stream, so a chunked flood stops early). */
   async function readBody(c: Context): Promise<string | null> {
     const declared = Number(c.req.header('content-length') ?? NaN);
     if (declared > options.maxBodyBytes) return null;
-    const buffer = await c.req.arrayBuffer();
-    return buffer.byteLength > options.maxBodyBytes ? null : new TextDecoder().decode(buffer);
+    const body = c.req.raw.body;
+    if (!body) return '';
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > options.maxBodyBytes) {
+        await reader.cancel().catch(() => {});
+        return null;
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   function initialize(request: JSONRPCRequest): Response {

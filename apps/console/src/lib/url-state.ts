@@ -1,14 +1,18 @@
 'use client';
 
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { usePathname, useSearchParams } from 'next/navigation';
 import { useCallback } from 'react';
 
 /**
  * Reads and replaces query parameters of the current URL. Filters and paging live in the URL so that a
  * link reproduces the view and a reload keeps it; `replace` keeps typing out of the history.
+ *
+ * Through the native History API, which Next's router follows (useSearchParams, back/forward): a
+ * filter change stays in the browser. router.replace would first fetch the page's server component
+ * payload again (the pages are dynamic), a round trip to the console server on every change for
+ * nothing, since every page reads its data in the browser.
  */
 export function useUrlParams() {
-  const router = useRouter();
   const pathname = usePathname();
   const searchParams = useSearchParams();
 
@@ -22,10 +26,11 @@ export function useUrlParams() {
       }
       const query = next.toString();
       const href = query ? `${pathname}?${query}` : pathname;
-      if (push) router.push(href, { scroll: false });
-      else router.replace(href, { scroll: false });
+      if (href === window.location.pathname + window.location.search) return;
+      if (push) window.history.pushState(null, '', href);
+      else window.history.replaceState(null, '', href);
     },
-    [router, pathname],
+    [pathname],
   );
 
   return { searchParams, pathname, setParams };

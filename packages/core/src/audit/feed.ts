@@ -46,6 +46,8 @@ export interface AuditFeedStats {
   subscribers: number;
   live: number;
   catchingUp: number;
+  /** The longest subscriber queue (bounded: about two batches). */
+  maxQueued: number;
   credentialWatchers: number;
   /** Table reads by group readers / by subscribers catching up. */
   groupReads: number;
@@ -110,6 +112,10 @@ function seqOf(entry: AuditEntry): number {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Delivery time per event-loop turn before subscribers queue for later turns, and how many resume per turn. */
+const SLICE_MS = 4;
+const RESUMED_PER_TURN = 256;
 
 /** A small FIFO that does not copy on every shift. */
 class Queue<T> {
@@ -191,17 +197,20 @@ class Group {
   }
 
   /**
-   * Backpressure during a burst: wait (briefly) for the members to take most of what they were given
-   * before reading more. Whoever is still far behind then leaves the group and catches up on its own,
-   * so one slow client neither holds up the others nor makes the group buffer without bound.
+   * Backpressure during a burst: before reading more, wait for the members to take most of what they
+   * were given, so the group never buffers more than about two batches. A few stragglers (a slow client)
+   * leave the group after a second and catch up on their own, so they hold up no one. When most members
+   * are behind, the server itself is the bottleneck: the group waits (up to 30 s) rather than sending
+   * everyone to read and map the same rows on their own.
    */
   private async drain(batch: number): Promise<void> {
-    const deadline = Date.now() + 1000;
-    while (this.feed.running) {
+    const started = Date.now();
+    while (this.feed.running && this.live.size > 0) {
       let behind = 0;
       for (const sub of this.live) if (sub.queued > batch) behind++;
       if (behind === 0) return;
-      if (Date.now() >= deadline) {
+      const waited = Date.now() - started;
+      if ((waited >= 1000 && behind * 2 <= this.live.size) || waited >= 30_000) {
         for (const sub of [...this.live]) if (sub.queued > batch) sub.fallBehind();
         return;
       }
@@ -220,6 +229,7 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
   private finished = false;
   /** Ended by the consumer (return): pending and later next() calls never settle. */
   private abandoned = false;
+  private granted = false;
   private failure: Error | undefined;
   private readonly cleanups: (() => void)[] = [];
 
@@ -238,10 +248,6 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
     return this.queue.length;
   }
 
-  get isLive(): boolean {
-    return this.mode === 'live';
-  }
-
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -249,6 +255,12 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
   /** Called by the group reader, in seq order. */
   push(entry: AuditEntry, seq: number): void {
     if (seq <= this.pos || this.finished) return;
+    if (this.queue.length >= 2 * this.feed.batchSize) {
+      // A consumer slower than the stream: leave the group and read the table at its own pace; pos is
+      // not advanced, so this entry is read again then. Its memory stays bounded.
+      this.fallBehind();
+      return;
+    }
     this.queue.push(entry);
     this.pos = seq;
     this.wake();
@@ -290,8 +302,17 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
         throw error;
       }
       if (this.finished) return { value: undefined, done: true };
-      const entry = this.queue.shift();
-      if (entry) return { value: entry, done: false };
+      if (this.queue.length > 0) {
+        // A subscriber given its turn delivers at least one entry before it can be asked to wait again.
+        const turn = this.granted ? undefined : this.feed.pace();
+        if (turn) {
+          await turn;
+          this.granted = true;
+          continue;
+        }
+        this.granted = false;
+        return { value: this.queue.shift()!, done: false };
+      }
       if (this.mode === 'catchup') await this.catchUp();
       else await new Promise<void>((resolve) => (this.waiter = resolve));
     }
@@ -370,6 +391,8 @@ export class AuditFeed {
   private readonly groups = new Map<string, Group>();
   private readonly watches = new Set<CredentialWatch>();
   private head = 0;
+  /** Largest seq committed in this process since the last tick (from `audit.committed`). */
+  private committedHint = 0;
   private ticking: Promise<void> | undefined;
   private tickAgain = false;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -380,6 +403,9 @@ export class AuditFeed {
   private offCommitted: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private checking = false;
+  private sliceStart = 0;
+  private paceWaiters: (() => void)[] = [];
+  private turnScheduled = false;
   private readonly counters = { groupReads: 0, catchUpReads: 0, notifiesSent: 0, ticks: 0 };
 
   constructor(
@@ -490,9 +516,11 @@ export class AuditFeed {
   stats(): AuditFeedStats {
     let subscribers = 0;
     let live = 0;
+    let maxQueued = 0;
     for (const g of this.groups.values()) {
       subscribers += g.members.size;
       live += g.live.size;
+      for (const sub of g.members) maxQueued = Math.max(maxQueued, sub.queued);
     }
     return {
       running: this.running,
@@ -502,9 +530,36 @@ export class AuditFeed {
       subscribers,
       live,
       catchingUp: subscribers - live,
+      maxQueued,
       credentialWatchers: this.watches.size,
       ...this.counters,
     };
+  }
+
+  /**
+   * @internal Fair share of the event loop for delivery. A socket's write callback comes back on
+   * process.nextTick, so a subscriber with a queue would otherwise send it all in one go, and a burst
+   * to many subscribers would hold the loop for seconds, starving the proxy's own audit writes. Past a
+   * few milliseconds of delivery in one turn, subscribers queue (FIFO) and a bounded number resume per
+   * later turn, each sending at least one entry; I/O runs in between, and everyone is served in turn.
+   */
+  pace(): Promise<void> | undefined {
+    if (this.paceWaiters.length === 0 && performance.now() - this.sliceStart < SLICE_MS) return undefined;
+    return new Promise<void>((resolve) => {
+      this.paceWaiters.push(resolve);
+      this.scheduleTurn();
+    });
+  }
+
+  private scheduleTurn(): void {
+    if (this.turnScheduled) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      this.sliceStart = performance.now();
+      for (const resolve of this.paceWaiters.splice(0, RESUMED_PER_TURN)) resolve();
+      if (this.paceWaiters.length > 0) this.scheduleTurn();
+    });
   }
 
   /** @internal used by groups and subscriptions */
@@ -529,8 +584,11 @@ export class AuditFeed {
     if (this.groups.size === 0) return;
     this.counters.ticks++;
     try {
-      // Every seq up to the head is final (committed or never will be): see the class comment.
-      const head = await this.deps.audit.latestSeq();
+      // Every seq up to the head is final (committed or never will be): see the class comment. The
+      // max seq of a batch this process saw commit is such a head too, without asking the database.
+      const hint = this.committedHint;
+      this.committedHint = 0;
+      const head = hint > this.head ? hint : await this.deps.audit.latestSeq();
       if (head > this.head) this.head = head;
       const pending = [...this.groups.values()].filter((g) => g.position < this.head && g.live.size > 0);
       // A few readers at a time: the connection pool also serves the proxy's writes.
@@ -544,6 +602,7 @@ export class AuditFeed {
   }
 
   private onCommitted(maxSeq: number): void {
+    if (maxSeq > this.committedHint) this.committedHint = maxSeq;
     this.requestTick();
     // Other instances learn of it by NOTIFY, sent after the commit (the event fires after it) and
     // coalesced. PGlite has no other instance: the in-process event is the whole signal there.

@@ -170,10 +170,6 @@ export class ProxyService {
     this.writer = new AuditWriter(deps.db, deps.events, deps.logger, options.audit);
   }
 
-  now(): Date {
-    return this.clock();
-  }
-
   /** Key digest → member, agent, key. Null for a missing, malformed, unknown, rotated or revoked key. */
   async authenticate(authorization: string | null | undefined): Promise<Caller | null> {
     const key = bearerToken(authorization);

@@ -134,3 +134,33 @@ export async function isSessionActive(db: Db, id: string): Promise<boolean> {
 export async function revokeSession(db: Db, id: string): Promise<void> {
   await db.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', id).execute();
 }
+
+export interface CredentialWithMemberships {
+  credential_id: string;
+  account_id: string;
+  email: string;
+  account_name: string;
+  memberships: { member_id: string; agent_id: string; role: string; status: string; trust_mode: string }[];
+}
+
+/**
+ * Authentication and the caller's memberships in one round trip: every API request needs both, and
+ * this is the fixed cost in front of each read.
+ */
+export async function findViewerByCredentialDigest(db: Db, kind: 'token' | 'session', digest: string): Promise<CredentialWithMemberships | undefined> {
+  const credential =
+    kind === 'token'
+      ? sql`select t.id as credential_id, t.account_id from api_tokens t where t.token_digest = ${digest} and t.revoked_at is null`
+      : sql`select s.id as credential_id, s.account_id from sessions s where s.token_digest = ${digest} and s.revoked_at is null and s.expires_at > now()`;
+  const r = await sql<CredentialWithMemberships>`
+    with c as (${credential})
+    select c.credential_id, c.account_id, a.email, a.name as account_name,
+      coalesce((
+        select json_agg(json_build_object('member_id', m.id, 'agent_id', m.agent_id, 'role', m.role, 'status', m.status, 'trust_mode', g.trust_mode))
+        from members m join agents g on g.id = m.agent_id where m.account_id = c.account_id
+      ), '[]'::json) as memberships
+    from c join accounts a on a.id = c.account_id`.execute(db);
+  const row = r.rows[0];
+  if (!row) return undefined;
+  return { ...row, memberships: typeof row.memberships === 'string' ? JSON.parse(row.memberships) : row.memberships };
+}

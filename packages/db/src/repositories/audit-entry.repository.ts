@@ -61,7 +61,9 @@ function criteriaConditions(eb: EB, c: AuditCriteria): Expression<SqlBool>[] {
 
 /**
  * Newest first by (timestamp, id). With a policy filter the query is driven by audit_policy_matches,
- * whose (policy_id, timestamp desc, entry_id desc) index yields rows already in the list's order.
+ * whose primary key (policy_id, timestamp, entry_id), read backwards, yields rows in the list's order,
+ * as do its (policy_id, decision | member_id, timestamp desc, entry_id desc) indexes for a result or
+ * member filter.
  */
 export async function listAuditEntries(
   db: Db,
@@ -74,7 +76,13 @@ export async function listAuditEntries(
       .innerJoin('audit_entries', 'audit_entries.id', 'm.entry_id')
       .selectAll('audit_entries')
       .where('m.policy_id', '=', criteria.policy)
-      .where((eb) => eb.and([scopeCondition(eb as any, scope), ...criteriaConditions(eb as any, criteria)]));
+      // Decision, member and timestamp are copies on the match row and are tested there only: repeated on
+      // the entry they would count twice in the planner's estimate, which then prefers sorting every match.
+      .where((eb) =>
+        eb.and([scopeCondition(eb as any, scope), ...criteriaConditions(eb as any, { ...criteria, result: undefined, member: undefined, from: undefined, until: undefined })]),
+      );
+    if (criteria.result) query = query.where('m.decision', '=', criteria.result);
+    if (criteria.member) query = query.where('m.member_id', '=', criteria.member);
     if (criteria.from) query = query.where('m.timestamp', '>=', criteria.from);
     if (criteria.until) query = query.where('m.timestamp', '<', criteria.until);
     if (after) query = query.where(sql<SqlBool>`(m.timestamp, m.entry_id) < (${after.timestamp}, ${after.id})`);

@@ -1,7 +1,7 @@
 'use client';
 
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { CombinedError } from 'urql';
 import { formatDuration, formatTimestamp } from '@/lib/format';
 import { DecisionBadge } from '@/components/ui/badges';
@@ -43,13 +43,15 @@ export function AuditList({
   const [activeId, setActiveId] = useState<string | null>(null);
   const count = entries.length + 1; // the last row says whether more history is loading or it is the end
 
-  const virtualizer = useVirtualizer({
-    count,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: (index) => (index < entries.length && expanded.has(entries[index].id) ? EXPANDED_ESTIMATE : ROW_HEIGHT),
-    getItemKey: (index) => (index < entries.length ? entries[index].id : '__footer__'),
-    overscan: 12,
-  });
+  // Stable identities: the virtualiser recomputes every row's offset (O(rows loaded)) whenever
+  // getItemKey changes, which on each scroll frame would cost milliseconds with 100,000 rows.
+  const getItemKey = useCallback((index: number) => (index < entries.length ? entries[index].id : '__footer__'), [entries]);
+  const estimateSize = useCallback(
+    (index: number) => (index < entries.length && expanded.has(entries[index].id) ? EXPANDED_ESTIMATE : ROW_HEIGHT),
+    [entries, expanded],
+  );
+  const getScrollElement = useCallback(() => scrollRef.current, []);
+  const virtualizer = useVirtualizer({ count, getScrollElement, estimateSize, getItemKey, overscan: 12 });
   const items = virtualizer.getVirtualItems();
   const lastIndex = items.length ? items[items.length - 1].index : 0;
 
@@ -69,13 +71,24 @@ export function AuditList({
     if (shifted > 0) element.scrollTop += shifted * ROW_HEIGHT;
   }, [entries]);
 
-  const toggle = (id: string) =>
-    setExpanded((current) => {
-      const next = new Set(current);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
+  const toggle = useCallback(
+    (id: string) =>
+      setExpanded((current) => {
+        const next = new Set(current);
+        if (next.has(id)) next.delete(id);
+        else next.add(id);
+        return next;
+      }),
+    [],
+  );
+  const activate = useCallback((id: string) => {
+    setActiveId(id);
+    toggle(id);
+  }, [toggle]);
+  // The parent's callback changes identity with its renders; rows keep one that calls the latest.
+  const onScopeRef = useRef(onScope);
+  onScopeRef.current = onScope;
+  const scope = useCallback((changes: { member?: string; policy?: string }) => onScopeRef.current(changes), []);
 
   const moveTo = (index: number) => {
     if (!entries.length) return;
@@ -178,9 +191,6 @@ export function AuditList({
               );
             }
             const entry = entries[item.index];
-            const isExpanded = expanded.has(entry.id);
-            const isActive = entry.id === activeId;
-            const policy = decidingPolicy(entry);
             return (
               <div
                 key={item.key}
@@ -191,80 +201,11 @@ export function AuditList({
                 data-testid="audit-row"
                 data-entry-id={entry.id}
                 data-decision={entry.decision}
-                data-active={isActive || undefined}
-                data-expanded={isExpanded || undefined}
+                data-active={entry.id === activeId || undefined}
+                data-expanded={expanded.has(entry.id) || undefined}
                 style={{ position: 'absolute', top: 0, left: 0, width: '100%', transform: `translateY(${item.start}px)` }}
               >
-                <div
-                  className="audit-row"
-                  onClick={(event) => {
-                    if ((event.target as HTMLElement).closest('a, button')) return;
-                    setActiveId(entry.id);
-                    toggle(entry.id);
-                  }}
-                >
-                  <time dateTime={entry.timestamp} title={entry.timestamp} data-testid="audit-cell-time">
-                    {formatTimestamp(entry.timestamp)}
-                  </time>
-                  <span className="cell-ellipsis" data-testid="audit-cell-member">
-                    {entry.memberId ? (
-                      <button
-                        type="button"
-                        className="link-button"
-                        title="Show only this member's calls"
-                        onClick={() => entry.memberId && onScope({ member: entry.memberId })}
-                        data-testid="audit-member-link"
-                      >
-                        {entry.memberName}
-                      </button>
-                    ) : (
-                      entry.memberName || '—'
-                    )}
-                  </span>
-                  <span className="cell-ellipsis mono" data-testid="audit-cell-tool" title={entry.tool}>
-                    {entry.tool}
-                  </span>
-                  <span className="cell-ellipsis" data-testid="audit-cell-service">
-                    {entry.service}
-                  </span>
-                  <span>
-                    <DecisionBadge decision={entry.decision} testId="audit-cell-decision" />
-                  </span>
-                  <span className="cell-ellipsis" data-testid="audit-cell-policy">
-                    {policy ? (
-                      <button
-                        type="button"
-                        className="link-button"
-                        title="Show only calls this policy matched"
-                        onClick={() => onScope({ policy: policy.id })}
-                        data-testid="audit-policy-link"
-                        data-policy-id={policy.id}
-                      >
-                        {policy.name}
-                        {entry.matchedPolicies.length > 1 ? <span className="muted"> +{entry.matchedPolicies.length - 1}</span> : null}
-                      </button>
-                    ) : (
-                      <span className="muted">{entry.matchedPolicyNames[0] ?? '—'}</span>
-                    )}
-                  </span>
-                  <span className="num" data-testid="audit-cell-duration">
-                    {formatDuration(entry.durationMs)}
-                  </span>
-                  <button
-                    type="button"
-                    className="btn btn-ghost btn-sm expand-button"
-                    aria-expanded={isExpanded}
-                    aria-label={isExpanded ? 'Collapse entry' : 'Expand entry'}
-                    onClick={() => {
-                      setActiveId(entry.id);
-                      toggle(entry.id);
-                    }}
-                    data-testid="audit-row-toggle"
-                  >
-                    {isExpanded ? '▾' : '▸'}
-                  </button>
-                </div>
-                {isExpanded ? <AuditRowDetail entry={entry} onScopePolicy={(policyId) => onScope({ policy: policyId })} /> : null}
+                <AuditRowContent entry={entry} isExpanded={expanded.has(entry.id)} onActivate={activate} onScope={scope} />
               </div>
             );
           })}
@@ -273,3 +214,91 @@ export function AuditList({
     </div>
   );
 }
+
+/**
+ * A row's cells and detail. Memoised: while scrolling, the virtualiser re-renders the list on every
+ * frame to move rows; only rows that come into view (or change) render their content.
+ */
+const AuditRowContent = memo(function AuditRowContent({
+  entry,
+  isExpanded,
+  onActivate,
+  onScope,
+}: {
+  entry: AuditEntry;
+  isExpanded: boolean;
+  onActivate: (id: string) => void;
+  onScope: (changes: { member?: string; policy?: string }) => void;
+}) {
+  const policy = decidingPolicy(entry);
+  return (
+    <>
+      <div
+        className="audit-row"
+        onClick={(event) => {
+          if ((event.target as HTMLElement).closest('a, button')) return;
+          onActivate(entry.id);
+        }}
+      >
+        <time dateTime={entry.timestamp} title={entry.timestamp} data-testid="audit-cell-time">
+          {formatTimestamp(entry.timestamp)}
+        </time>
+        <span className="cell-ellipsis" data-testid="audit-cell-member">
+          {entry.memberId ? (
+            <button
+              type="button"
+              className="link-button"
+              title="Show only this member's calls"
+              onClick={() => entry.memberId && onScope({ member: entry.memberId })}
+              data-testid="audit-member-link"
+            >
+              {entry.memberName}
+            </button>
+          ) : (
+            entry.memberName || '—'
+          )}
+        </span>
+        <span className="cell-ellipsis mono" data-testid="audit-cell-tool" title={entry.tool}>
+          {entry.tool}
+        </span>
+        <span className="cell-ellipsis" data-testid="audit-cell-service">
+          {entry.service}
+        </span>
+        <span>
+          <DecisionBadge decision={entry.decision} testId="audit-cell-decision" />
+        </span>
+        <span className="cell-ellipsis" data-testid="audit-cell-policy">
+          {policy ? (
+            <button
+              type="button"
+              className="link-button"
+              title="Show only calls this policy matched"
+              onClick={() => onScope({ policy: policy.id })}
+              data-testid="audit-policy-link"
+              data-policy-id={policy.id}
+            >
+              {policy.name}
+              {entry.matchedPolicies.length > 1 ? <span className="muted"> +{entry.matchedPolicies.length - 1}</span> : null}
+            </button>
+          ) : (
+            <span className="muted">{entry.matchedPolicyNames[0] ?? '—'}</span>
+          )}
+        </span>
+        <span className="num" data-testid="audit-cell-duration">
+          {formatDuration(entry.durationMs)}
+        </span>
+        <button
+          type="button"
+          className="btn btn-ghost btn-sm expand-button"
+          aria-expanded={isExpanded}
+          aria-label={isExpanded ? 'Collapse entry' : 'Expand entry'}
+          onClick={() => onActivate(entry.id)}
+          data-testid="audit-row-toggle"
+        >
+          {isExpanded ? '▾' : '▸'}
+        </button>
+      </div>
+      {isExpanded ? <AuditRowDetail entry={entry} onScopePolicy={(policyId) => onScope({ policy: policyId })} /> : null}
+    </>
+  );
+});

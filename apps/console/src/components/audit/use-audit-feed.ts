@@ -2,7 +2,7 @@
 
 import { print } from 'graphql';
 import type { ExecutionResult } from 'graphql-ws';
-import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
 import { CombinedError, useClient } from 'urql';
 import type { AuditFilterInput } from '@/lib/audit-filter';
 import { useConsoleClients } from '@/lib/providers';
@@ -124,7 +124,9 @@ export function useAuditFeed({ filter, filterKey, enabled, paused }: { filter: A
     if (!paused) dispatch({ type: 'resume' });
   }, [paused]);
 
-  useEffect(() => {
+  // A layout effect: the first page is asked for before the browser paints the new filter, not a frame
+  // after (a filter change is a transition, and passive effects wait for the paint).
+  useLayoutEffect(() => {
     if (!enabled) return;
     const current = ++generation.current;
     seenIds.current = new Set();

@@ -1,0 +1,506 @@
+/**
+ * Proxy benchmark (not a vitest test): what POST /mcp adds to a tool call, and how fast audit entries are written.
+ *
+ *   npx tsx test/bench/proxy.bench.ts            # against postgres://postgres@127.0.0.1:5432 (BENCH_DATABASE_URL)
+ *   BENCH_SECONDS=2 npx tsx test/bench/proxy.bench.ts   # shorter runs
+ *
+ * Three processes, so that load generator, proxy and upstream do not share one event loop:
+ *   - an upstream: the demo GitHub MCP server (official SDK, Streamable HTTP, SSE answers);
+ *   - the Wicket server (buildApp, rate limit off), on a scratch database `wicket_bench_proxy` it creates;
+ *   - this process: sets up agents with 10, 100 and 1,000 policies, then drives calls with fetch.
+ *
+ * Measures: latency p50/p95/p99 through the proxy and straight to the upstream at 1, 16 and 64 concurrent
+ * clients and at a fixed offered load of 1,000 calls/s; audited calls per second; Cedar time per decision;
+ * the SDK Client forwarder against the lean fetch forwarder; audit rows/s through the group-commit writer
+ * against one INSERT per row, multi-row INSERTs and COPY FROM STDIN into the same table.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { loadavg, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { AuditWriter, createCore, createLogger, type Core } from '@wicket/core';
+import { createDatabase, migrateToLatest, repo, type Database } from '@wicket/db';
+import { FetchForwarder } from '@wicket/proxy';
+import { findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
+import { buildApp } from '../../apps/server/src/app.ts';
+
+const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const DB_NAME = 'wicket_bench_proxy';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const SECRET = 'bench-server-secret-0123456789abcdef';
+const CREDENTIAL = 'ghu_benchcredential00000000000000000001';
+const AUTHORIZATION = `Bearer ${CREDENTIAL}`;
+const SELF = fileURLToPath(import.meta.url);
+
+function dbUrl(name: string): string {
+  const u = new URL(BASE_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Child roles
+
+async function runUpstream(): Promise<void> {
+  const server = await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION });
+  answerCpuQueries();
+  process.send!({ url: server.url });
+}
+
+/** The parent asks a child for its CPU time, to count what one call costs it whatever else runs on the machine. */
+function answerCpuQueries(): void {
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
+  });
+}
+
+function cpuMicros(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
+      if (!m.cpu) return;
+      child.off('message', onMessage);
+      resolve(m.cpu.user + m.cpu.system);
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+async function runServer(forwarder: 'fetch' | 'sdk'): Promise<void> {
+  const database = await createDatabase({ url: dbUrl(DB_NAME), poolSize: 10 });
+  const app = buildApp({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET, proxy: { rateLimit: false, forwarder } });
+  const { url } = await app.start(0);
+  answerCpuQueries();
+  process.send!({ url });
+}
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) c.kill();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+function spawn(role: string, ...args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', (m: { url: string }) => resolve({ child, url: m.url }));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Measurement
+
+interface Run {
+  calls: number;
+  errors: number;
+  seconds: number;
+  latencies: number[];
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function summary(run: Run) {
+  const s = [...run.latencies].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p95: pct(s, 95), p99: pct(s, 99), rate: run.calls / run.seconds, errors: run.errors, calls: run.calls };
+}
+
+/** C clients, each calling as soon as its previous call answered. */
+async function closedLoop(concurrency: number, seconds: number, call: () => Promise<boolean>): Promise<Run> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        const ok = await call().catch(() => false);
+        latencies.push(performance.now() - t);
+        if (!ok) errors++;
+      }
+    }),
+  );
+  return { calls: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+/** Calls started on a fixed schedule whatever the answers do; latency counts from the scheduled start. */
+async function openLoop(perSecond: number, seconds: number, call: () => Promise<boolean>): Promise<Run> {
+  const total = perSecond * seconds;
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  let next = 0;
+  while (next < total) {
+    const now = performance.now();
+    while (next < total && started + (next * 1000) / perSecond <= now) {
+      const scheduled = started + (next * 1000) / perSecond;
+      inflight.push(
+        call()
+          .catch(() => false)
+          .then((ok) => {
+            latencies.push(performance.now() - scheduled);
+            if (!ok) errors++;
+          }),
+      );
+      next++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(inflight);
+  return { calls: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies };
+}
+
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
+
+// ---------------------------------------------------------------------------------------------------
+// Setup
+
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * P policies of a plausible mix on the agent (services, tools, members, time windows, IP ranges,
+ * argument conditions), one of which permits the benchmarked call; no forbid applies to it.
+ */
+async function addPolicies(core: Core, access: Awaited<ReturnType<Core['access']>>, agentId: string, count: number): Promise<void> {
+  const rand = random(count);
+  const pick = <T>(items: T[]) => items[Math.floor(rand() * items.length)];
+  const catalogs = ['github', 'slack', 'linear'].map((s) => findDemoCatalog(s)!);
+  // Other members of the agent, for policies that name specific members (never the benchmarked one).
+  const strangers: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const account = await repo.insertAccount(core.db, { email: `m${i}-${randomUUID().slice(0, 8)}@example.com`, name: `M${i}` });
+    strangers.push((await repo.insertMember(core.db, { agentId, accountId: account.id, role: 'member', status: 'approved', displayName: `M${i}`, email: account.email })).id);
+  }
+  await core.policies.create(access, agentId, { name: 'Bench: list repositories', service: 'github', effect: 'permit', tools: ['list_repositories'], principal: { type: 'all_members' } });
+  for (let i = 1; i < count; i++) {
+    const catalog = pick(catalogs);
+    const tools = catalog.tools.map((t) => t.name).filter((t) => t !== 'list_repositories');
+    const effect = rand() < 0.25 ? 'forbid' : 'permit';
+    await core.policies.create(access, agentId, {
+      name: `Bench policy ${i}`,
+      service: catalog.service,
+      effect,
+      tools: [...new Set([pick(tools), pick(tools)])],
+      principal: rand() < 0.3 ? { type: 'specific_members', memberIds: [pick(strangers)] } : { type: 'all_members' },
+      timeWindow: rand() < 0.2 ? { daysOfWeek: [1, 2, 3, 4, 5], hoursFrom: 9, hoursTo: 17 } : null,
+      callerIps: rand() < 0.15 ? ['10.0.0.0/8', '2001:db8::/32'] : undefined,
+      conditions: rand() < 0.15 ? [{ key: 'repo', op: 'startsWith', value: 'acme/' }] : undefined,
+      denyMessage: effect === 'forbid' ? `Blocked by bench rule ${i}` : undefined,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Audit write throughput
+
+function copyText(value: string | null): string {
+  if (value === null) return '\\N';
+  return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+/** COPY … FROM STDIN through pg's raw protocol (what pg-copy-streams does), one chunk per statement. */
+function copyIn(client: pg.Client, text: string, data: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let failed: Error | null = null;
+    const submittable = {
+      submit(connection: any) {
+        connection.query(text);
+      },
+      handleCopyInResponse(connection: any) {
+        connection.sendCopyFromChunk(Buffer.from(data));
+        connection.endCopyFrom();
+      },
+      handleCommandComplete() {},
+      handleReadyForQuery() {
+        if (failed) reject(failed);
+        else resolve();
+      },
+      handleError(error: Error) {
+        failed = error;
+      },
+    };
+    client.query(submittable as never);
+  });
+}
+
+async function auditWriteBench(database: Database, agentId: string): Promise<Record<string, { rows: number; perSecond: number; note: string }>> {
+  const db = database.db;
+  const row = () => ({
+    id: randomUUID(),
+    timestamp: new Date(),
+    agent_id: agentId,
+    agent_name: 'bench-writes',
+    member_id: null,
+    member_name: 'bench',
+    member_key_id: 'mk_bench',
+    session_id: null,
+    service: 'github',
+    tool: 'list_repositories',
+    action: 'GitHubMCP::Action::"list_repositories"',
+    resource: 'GitHubMCP::Service::"github"',
+    caller_ip: '127.0.0.1',
+    tool_args: JSON.stringify({ owner: 'acme', repo: 'api', page: 1 }),
+    decision: 'ALLOW',
+    reason: 'Allowed by policy "Bench" (bench, v1).',
+    policy_id: null,
+    matched_policy_ids: [] as string[],
+    matched_policies: '[]',
+    principal: 'GitHubMCP::Member::"bench"',
+  });
+  const out: Record<string, { rows: number; perSecond: number; note: string }> = {};
+  const seconds = SECONDS;
+
+  async function producers(n: number, once: () => Promise<unknown>, rowsPerOp = 1): Promise<{ rows: number; perSecond: number }> {
+    let rows = 0;
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        while (performance.now() < deadline) {
+          await once();
+          rows += rowsPerOp;
+        }
+      }),
+    );
+    return { rows, perSecond: rows / ((performance.now() - started) / 1000) };
+  }
+
+  const batches: number[] = [];
+  const writer = new AuditWriter(db, createCore({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET }).events, createLogger({ level: 'silent' }), {
+    onBatch: (b) => batches.push(b.rows),
+  });
+  const gc = await producers(256, () => writer.write(row()));
+  await writer.close();
+  const mean = batches.reduce((a, b) => a + b, 0) / batches.length;
+  out['group commit (256 concurrent callers, one awaited commit each)'] = { ...gc, note: `mean ${mean.toFixed(0)} rows per INSERT, ${batches.length} commits` };
+
+  const single = await producers(256, () => repo.insertAuditEntries(db, [row()]));
+  out['one INSERT per row (256 concurrent callers, pool of 10)'] = { ...single, note: 'each row its own commit' };
+
+  const multi = await producers(1, () => repo.insertAuditEntries(db, Array.from({ length: 256 }, row)), 256);
+  out['multi-row INSERT of 256 rows, one writer'] = { ...multi, note: 'the group-commit statement without callers' };
+
+  const client = new pg.Client({ connectionString: dbUrl(DB_NAME) });
+  await client.connect();
+  const cols = ['id', 'timestamp', 'agent_id', 'agent_name', 'member_id', 'member_name', 'member_key_id', 'session_id', 'service', 'tool', 'action', 'resource', 'caller_ip', 'tool_args', 'decision', 'reason', 'policy_id', 'matched_policy_ids', 'matched_policies', 'principal'] as const;
+  const copyBatch = () =>
+    Array.from({ length: 1000 }, () => {
+      const r = row() as Record<string, unknown>;
+      return cols
+        .map((c) => {
+          const v = r[c];
+          if (v === null || v === undefined) return '\\N';
+          if (v instanceof Date) return v.toISOString();
+          if (Array.isArray(v)) return `{${v.join(',')}}`;
+          return copyText(String(v));
+        })
+        .join('\t');
+    }).join('\n') + '\n';
+  const copy = await producers(1, () => copyIn(client, `copy audit_entries (${cols.join(', ')}) from stdin`, copyBatch()), 1000);
+  await client.end();
+  out['COPY FROM STDIN, 1,000 rows per statement, one writer'] = { ...copy, note: 'bulk-load ceiling (same triggers, same indexes)' };
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const log = (s = '') => process.stdout.write(`${s}\n`);
+  const admin = new pg.Client({ connectionString: BASE_URL });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.query(`create database ${DB_NAME}`);
+  const database = await createDatabase({ url: dbUrl(DB_NAME), poolSize: 10 });
+  await migrateToLatest(database.db);
+  const core = createCore({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET });
+
+  const upstream = await spawn('upstream');
+  const github = findDemoCatalog('github')!;
+  await core.connectors.upsert({
+    service: 'github',
+    name: github.name,
+    upstreamUrl: upstream.url,
+    cedarNamespace: github.cedarNamespace,
+    credentials: CREDENTIAL,
+    tools: github.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
+  });
+  for (const c of ['slack', 'linear'].map((s) => findDemoCatalog(s)!)) {
+    await core.connectors.upsert({
+      service: c.service,
+      name: c.name,
+      upstreamUrl: null,
+      cedarNamespace: c.cedarNamespace,
+      tools: c.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
+    });
+  }
+  const account = await repo.insertAccount(database.db, { email: 'bench@example.com', name: 'Bench' });
+  const secrets = core.secrets;
+  const agents: { policies: number; agentId: string; key: string; memberId: string }[] = [];
+  for (const policies of [10, 100, 1000]) {
+    const agent = await repo.insertAgent(database.db, { name: `bench-${policies}`, trustMode: 'trusted', createdBy: account.id });
+    await repo.insertMember(database.db, { agentId: agent.id, accountId: account.id, role: 'owner', status: 'approved', displayName: 'Bench', email: account.email });
+    for (const s of ['github', 'slack', 'linear']) await repo.enableAgentService(database.db, agent.id, s);
+    const member = (await repo.listMembers(database.db, { agentIds: [agent.id] }))[0];
+    const key = secrets.generate('wk_', 32);
+    await repo.insertMemberKey(database.db, { memberId: member.id, keyId: `mk_bench${policies}`, digest: secrets.digest(key), suffix: key.slice(-4) });
+    const access = await core.access({ accountId: account.id, email: account.email, name: 'Bench', credential: { kind: 'token', id: 'bench' } });
+    const t = performance.now();
+    await addPolicies(core, access, agent.id, policies);
+    log(`set up agent with ${policies} policies in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    agents.push({ policies, agentId: agent.id, key, memberId: member.id });
+  }
+
+  const server = await spawn('server', 'fetch');
+  const sdkServer = await spawn('server', 'sdk');
+  const direct = new FetchForwarder();
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
+  const viaProxy = (url: string, key: string) => async () => {
+    const res = await fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}` },
+      body,
+    });
+    const json = (await res.json()) as { result?: unknown };
+    return res.status === 200 && json.result !== undefined;
+  };
+  const toUpstream = async () => {
+    const r = await direct.callTool({ url: upstream.url, authorization: AUTHORIZATION }, { name: 'list_repositories', arguments: { owner: 'acme' } }, 30_000);
+    return r.kind === 'result';
+  };
+
+  // Warm up: JIT, connections, the engine's per-agent sets.
+  for (const a of agents) await closedLoop(4, 1, viaProxy(server.url, a.key));
+  await closedLoop(4, 1, toUpstream);
+  await closedLoop(4, 1, viaProxy(sdkServer.url, agents[0].key));
+
+  log();
+  log(`# Proxy benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}`);
+  log();
+
+  const rows: string[] = [];
+  const loads: { label: string; run: (call: () => Promise<boolean>) => Promise<Run> }[] = [
+    { label: '1 client', run: (c) => closedLoop(1, SECONDS, c) },
+    { label: '16 clients', run: (c) => closedLoop(16, SECONDS, c) },
+    { label: '64 clients', run: (c) => closedLoop(64, SECONDS, c) },
+    // Capped at 3 s: past saturation the backlog alone takes minutes to drain.
+    { label: '1,000 calls/s offered', run: (c) => openLoop(1000, Math.min(SECONDS, 3), c) },
+  ];
+  const directRuns = new Map<string, ReturnType<typeof summary>>();
+  let upstreamCpu = 0;
+  for (const l of loads) {
+    const before = await cpuMicros(upstream.child);
+    const run = summary(await l.run(toUpstream));
+    if (l.label === '1 client') upstreamCpu = ((await cpuMicros(upstream.child)) - before) / run.calls;
+    directRuns.set(l.label, run);
+  }
+  log('## Latency (ms) through the proxy and straight to the upstream');
+  log();
+  log('| load | policies | proxy p50 | p95 | p99 | direct p50 | p95 | p99 | overhead p50 | p95 | p99 | proxy calls/s | proxy CPU µs/call | errors |');
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  let audited = 0;
+  for (const l of loads) {
+    const d = directRuns.get(l.label)!;
+    for (const a of agents) {
+      const cpuBefore = await cpuMicros(server.child);
+      const p = summary(await l.run(viaProxy(server.url, a.key)));
+      const cpu = ((await cpuMicros(server.child)) - cpuBefore) / p.calls;
+      if (l.label === '64 clients') audited = Math.max(audited, p.rate);
+      rows.push(
+        `| ${l.label} | ${a.policies} | ${f1(p.p50)} | ${f1(p.p95)} | ${f1(p.p99)} | ${f1(d.p50)} | ${f1(d.p95)} | ${f1(d.p99)} | ${f1(p.p50 - d.p50)} | ${f1(p.p95 - d.p95)} | ${f1(p.p99 - d.p99)} | ${f0(p.rate)} | ${f0(cpu)} | ${p.errors} |`,
+      );
+      log(rows[rows.length - 1]);
+    }
+  }
+  log();
+  log(`direct to the upstream: ${[...directRuns].map(([k, v]) => `${k} ${f0(v.rate)} calls/s`).join(', ')}; the upstream's own CPU per call: ${f0(upstreamCpu)} µs`);
+  log(`audited calls per second (64 clients, best of the three agents): ${f0(audited)}`);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  const sum = Number(/wicket_audit_batch_rows_sum (\S+)/.exec(metrics)?.[1]);
+  const count = Number(/wicket_audit_batch_rows_count (\S+)/.exec(metrics)?.[1]);
+  log(`group commit in the proxy over all runs: ${f0(sum)} entries in ${f0(count)} INSERTs (mean ${(sum / count).toFixed(1)} per commit)`);
+
+  log();
+  log('## Forwarder: lean fetch against the official SDK Client (10 policies)');
+  log();
+  log('| load | fetch p50 | p95 | p99 | calls/s | CPU µs/call | SDK Client p50 | p95 | p99 | calls/s | CPU µs/call |');
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const l of loads.slice(0, 2)) {
+    const measure = async (s: { child: ChildProcess; url: string }) => {
+      const before = await cpuMicros(s.child);
+      const run = summary(await l.run(viaProxy(s.url, agents[0].key)));
+      return { ...run, cpu: ((await cpuMicros(s.child)) - before) / run.calls };
+    };
+    const a = await measure(server);
+    const b = await measure(sdkServer);
+    log(`| ${l.label} | ${f1(a.p50)} | ${f1(a.p95)} | ${f1(a.p99)} | ${f0(a.rate)} | ${f0(a.cpu)} | ${f1(b.p50)} | ${f1(b.p95)} | ${f1(b.p99)} | ${f0(b.rate)} | ${f0(b.cpu)} |`);
+  }
+
+  log();
+  log('## Cedar evaluation per decision (µs, DecisionService.decide with the agent\'s loaded policies)');
+  log();
+  log('| policies | p50 | p95 | p99 | first decision after load |');
+  log('|---:|---:|---:|---:|---:|');
+  for (const a of agents) {
+    const policies = await core.decisions.loadAgentPolicies(a.agentId);
+    const request = {
+      agent: { id: a.agentId, trustMode: 'trusted' as const, timezone: 'UTC' },
+      member: { id: a.memberId },
+      service: 'github',
+      namespace: 'GitHubMCP',
+      tool: 'list_repositories',
+      arguments: { owner: 'acme', repo: 'acme/api' },
+      time: new Date(),
+      callerIp: '10.1.2.3',
+    };
+    const t0 = performance.now();
+    core.decisions.decide(policies, request);
+    const first = (performance.now() - t0) * 1000;
+    const us: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const t = performance.now();
+      core.decisions.decide(policies, { ...request, tool: i % 2 ? 'list_repositories' : 'get_file_contents' });
+      us.push((performance.now() - t) * 1000);
+    }
+    us.sort((x, y) => x - y);
+    log(`| ${a.policies} | ${f1(pct(us, 50))} | ${f1(pct(us, 95))} | ${f1(pct(us, 99))} | ${f0(first)} |`);
+  }
+
+  log();
+  log('## Audit writes into audit_entries');
+  log();
+  log('| method | rows/s | rows | note |');
+  log('|---|---:|---:|---|');
+  const writes = await auditWriteBench(database, agents[0].agentId);
+  for (const [label, r] of Object.entries(writes)) log(`| ${label} | ${f0(r.perSecond)} | ${r.rows} | ${r.note} |`);
+  log();
+  log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
+
+  await direct.close();
+  for (const c of [server.child, sdkServer.child, upstream.child]) c.kill();
+  await database.close();
+  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.end();
+}
+
+const role = process.argv[2];
+const job = role === 'upstream' ? runUpstream() : role === 'server' ? runServer((process.argv[3] as 'fetch' | 'sdk') ?? 'fetch') : main();
+job.catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

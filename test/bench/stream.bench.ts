@@ -1,0 +1,539 @@
+/**
+ * The live audit stream (graphql-ws) on PostgreSQL:
+ *   - commit-to-delivery latency (p50/p99/max) with 100 and 1,000 subscribers while entries are written
+ *     at 200/s, each write one insert + the `audit.committed` event, as the proxy does it
+ *   - time for one entry to reach all N subscribers, beside a plain `ws` broadcast of a pre-serialised
+ *     frame of the same size to N sockets
+ *   - audit write throughput with the stream on (1,000 subscribers) and off
+ *   - memory per idle subscriber; a burst of 10,000 entries at once; memory after 10,000
+ *     connect/subscribe/disconnect cycles
+ *
+ *   npx tsx test/bench/stream.bench.ts [--seconds 10] [--rate 200]
+ *
+ * The server runs in this process; the clients run in a child process (this file with --client), so
+ * client work does not share the server's event loop and the server's memory figures are its own.
+ * BENCH_DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432/test) gets a scratch database,
+ * created, migrated and dropped.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import pg from 'pg';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createLogger, Secrets, suffixOf } from '@wicket/core';
+import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
+import { buildApp, type App } from '../../apps/server/src/app.ts';
+import { percentile } from './support/measure.ts';
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NODE_ID = '"node":{"id":"';
+/** The entry id of a `next` frame of the subscription below (fields come in selection order). */
+function entryIdOf(frame: string): string | undefined {
+  const at = frame.indexOf(NODE_ID);
+  return at >= 0 && frame.includes('"type":"next"') ? frame.substr(at + NODE_ID.length, 36) : undefined;
+}
+const SUBSCRIPTION = 'subscription($f: AuditFilter) { auditEntryAdded(filter: $f) { cursor node { id timestamp agentName service tool decision reason } } }';
+
+// ---------------------------------------------------------------------------------------------------
+// Client process: raw graphql-transport-ws sockets (the protocol, without a client library's overhead)
+
+interface OpenCmd {
+  cmd: 'open';
+  url: string;
+  tokens: string[];
+  count: number;
+  /** per socket i, the filter of its one subscription */
+  filters: Record<string, unknown>[];
+}
+type ClientCmd =
+  | OpenCmd
+  | { cmd: 'openPlain'; url: string; count: number }
+  | { cmd: 'collect'; commits: [string, number][] }
+  | { cmd: 'counts' }
+  | { cmd: 'closeAll' }
+  | { cmd: 'cycles'; url: string; tokens: string[]; total: number; concurrency: number };
+
+function runClient(): void {
+  const sockets: WebSocket[] = [];
+  let receipts = new Map<string, number[]>();
+  let delivered = 0;
+  const reply = (msg: unknown) => process.send!(msg);
+
+  // The entry id is read straight from the frame: a full JSON.parse per message would make this one
+  // client process, not the server, the bottleneck at 1,000 sockets.
+  const record = (data: WebSocket.RawData) => {
+    const t = now();
+    const text = String(data);
+    const id = entryIdOf(text);
+    if (!id) return JSON.parse(text);
+    delivered++;
+    const list = receipts.get(id);
+    if (list) list.push(t);
+    else receipts.set(id, [t]);
+    return { type: 'next' };
+  };
+
+  const openGraphql = (url: string, token: string, filter: Record<string, unknown>, onNext = true) =>
+    new Promise<WebSocket>((resolve, reject) => {
+      const sock = new WebSocket(url, 'graphql-transport-ws');
+      sock.once('error', reject);
+      sock.on('open', () => sock.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+      sock.on('message', (data) => {
+        const msg = onNext ? record(data) : JSON.parse(String(data));
+        if (msg.type === 'connection_ack') {
+          sock.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { f: filter } } }));
+          resolve(sock);
+        }
+      });
+      sock.on('close', (code) => {
+        if (code !== 1000 && code !== 1001 && code !== 1005) reject(new Error(`closed ${code}`));
+      });
+    });
+
+  process.on('message', async (cmd: ClientCmd) => {
+    if (cmd.cmd === 'open') {
+      const batch = 50;
+      for (let i = 0; i < cmd.count; i += batch) {
+        const opened = await Promise.all(
+          Array.from({ length: Math.min(batch, cmd.count - i) }, (_, k) => openGraphql(cmd.url, cmd.tokens[(i + k) % cmd.tokens.length], cmd.filters[(i + k) % cmd.filters.length])),
+        );
+        sockets.push(...opened);
+      }
+      reply({ ok: true, open: sockets.length });
+    } else if (cmd.cmd === 'openPlain') {
+      for (let i = 0; i < cmd.count; i++) {
+        const sock = await new Promise<WebSocket>((resolve, reject) => {
+          const s = new WebSocket(cmd.url);
+          s.once('error', reject);
+          s.once('open', () => resolve(s));
+        });
+        sock.on('message', (data) => record(data));
+        sockets.push(sock);
+      }
+      reply({ ok: true, open: sockets.length });
+    } else if (cmd.cmd === 'counts') {
+      reply({ delivered, entries: receipts.size });
+    } else if (cmd.cmd === 'collect') {
+      const commits = new Map(cmd.commits);
+      const latencies: number[] = [];
+      const reachAll: { id: string; count: number; first: number; last: number }[] = [];
+      for (const [id, times] of receipts) {
+        const c = commits.get(id);
+        if (c === undefined) continue;
+        let last = 0;
+        let first = Infinity;
+        for (const t of times) {
+          latencies.push(t - c);
+          if (t > last) last = t;
+          if (t < first) first = t;
+        }
+        reachAll.push({ id, count: times.length, first: first - c, last: last - c });
+      }
+      reply({ delivered, latencies, reachAll });
+      receipts = new Map();
+      delivered = 0;
+    } else if (cmd.cmd === 'closeAll') {
+      await Promise.all(
+        sockets.splice(0).map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (s.readyState === s.CLOSED) return resolve();
+              s.once('close', () => resolve());
+              s.close(1000);
+            }),
+        ),
+      );
+      receipts = new Map();
+      delivered = 0;
+      reply({ ok: true });
+    } else if (cmd.cmd === 'cycles') {
+      let started = 0;
+      let failures = 0;
+      const worker = async () => {
+        while (started < cmd.total) {
+          const i = started++;
+          try {
+            const sock = await openGraphql(cmd.url, cmd.tokens[i % cmd.tokens.length], i % 3 ? {} : { result: 'DENY' }, false);
+            await sleep(Math.random() * 10);
+            // Half leave politely, half vanish (no close frame).
+            if (i % 2) {
+              await new Promise<void>((resolve) => {
+                sock.once('close', () => resolve());
+                sock.close(1000);
+              });
+            } else sock.terminate();
+          } catch {
+            failures++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: cmd.concurrency }, worker));
+      reply({ ok: true, failures });
+    }
+  });
+  reply({ ready: true });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Server process
+
+class Clients {
+  private pending: ((m: any) => void) | undefined;
+  constructor(private readonly child: ChildProcess) {
+    child.on('message', (m) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.(m);
+    });
+  }
+  static async start(): Promise<Clients> {
+    const child = fork(fileURLToPath(import.meta.url), ['--client'], { execArgv: process.execArgv, stdio: 'inherit' });
+    const c = new Clients(child);
+    await new Promise((r) => (c.pending = r));
+    return c;
+  }
+  ask<T = any>(cmd: ClientCmd): Promise<T> {
+    return new Promise<T>((resolve) => {
+      this.pending = resolve;
+      this.child.send(cmd);
+    });
+  }
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values: args } = parseArgs({
+    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
+  });
+  const run = (section: string) => !args.only || args.only.split(',').includes(section);
+  const SECONDS = Number(args.seconds);
+  const RATE = Number(args.rate);
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapMB = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed / 1048576;
+  };
+
+  const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const scratch = `wicket_bench_stream_${process.pid}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create database ${scratch}`);
+  const url = Object.assign(new URL(base), { pathname: `/${scratch}` }).toString();
+  let database: Database | undefined;
+  let app: App | undefined;
+  let clients: Clients | undefined;
+  const out: string[] = [];
+  const print = (line: string) => {
+    console.log(line);
+    out.push(line);
+  };
+
+  try {
+    database = await createDatabase({ url, poolSize: 20 });
+    await migrateToLatest(database.db);
+    const db = database.db;
+
+    // 10 agents; 60 owner accounts that each own all of them (one visibility: one group per filter).
+    const secrets = new Secrets('bench-secret-0123456789abcdef');
+    const agents: { id: string; name: string }[] = [];
+    for (let i = 0; i < 10; i++) agents.push(await repo.insertAgent(db, { name: `bench-agent-${i}`, createdBy: null }));
+    const tokens: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const account = await repo.insertAccount(db, { email: `bench${i}@example.com`, name: `Bench ${i}` });
+      for (const a of agents) await repo.insertMember(db, { agentId: a.id, accountId: account.id, role: 'owner', status: 'approved', displayName: 'Owner', email: account.email });
+      const token = `wkt_bench_${randomUUID().replace(/-/g, '')}`;
+      await repo.insertApiToken(db, { accountId: account.id, name: 'bench', digest: secrets.digest(token), suffix: suffixOf(token) });
+      tokens.push(token);
+    }
+
+    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef' });
+    const { url: httpUrl } = await app.start(0);
+    const wsUrl = `${httpUrl.replace('http', 'ws')}/graphql`;
+    clients = await Clients.start();
+    const core = app.core;
+    const stats = () => app!.streamStats();
+    const waitStats = async (ok: () => boolean, what: string) => {
+      const deadline = Date.now() + 60_000;
+      while (!ok()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(stats())}`);
+        await sleep(20);
+      }
+    };
+
+    let n = 0;
+    const row = (agent = agents[n % agents.length]): NewAuditEntryRow => {
+      n++;
+      return {
+        agent_id: agent.id,
+        agent_name: agent.name,
+        service: n % 3 ? 'github' : 'slack',
+        tool: n % 5 ? 'list_repositories' : 'delete_file',
+        decision: n % 4 ? 'ALLOW' : 'DENY',
+        reason: 'bench',
+        tool_args: '{"repo":"acme/api"}',
+        matched_policies: '[]',
+      } as NewAuditEntryRow;
+    };
+    const commits = new Map<string, number>();
+    // Server side: when each frame of an entry is handed to its socket (before the kernel and the
+    // client process, which share the machine's CPUs with the server).
+    let sent: [string, number][] = [];
+    const originalSend = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+      if (typeof data === 'string') {
+        const id = entryIdOf(data);
+        if (id) sent.push([id, now()]);
+      }
+      return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
+    } as typeof originalSend;
+    /** One entry, committed, then the in-process wake-up: what the proxy does per call. */
+    const writeOne = async (r = row()) => {
+      const [e] = await repo.insertAuditEntries(db, [r]);
+      const t = now();
+      commits.set(e.id, t);
+      core.events.emit('audit.committed', { maxSeq: Number(e.seq) });
+      return e;
+    };
+    /** Writes at `rate` per second for `seconds`, up to 16 inserts in flight. */
+    const writeAtRate = async (rate: number, seconds: number) => {
+      const start = performance.now();
+      const total = Math.round(rate * seconds);
+      const inflight = new Set<Promise<unknown>>();
+      for (let i = 0; i < total; i++) {
+        const due = start + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        while (inflight.size >= 16) await Promise.race(inflight);
+        const p = writeOne().finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+      await Promise.all(inflight);
+      return total;
+    };
+    const collect = async () => {
+      const r = await clients!.ask<{ delivered: number; latencies: number[]; reachAll: { count: number; first: number; last: number }[] }>({ cmd: 'collect', commits: [...commits] });
+      const serverLatencies: number[] = [];
+      for (const [id, t] of sent) {
+        const c = commits.get(id);
+        if (c !== undefined) serverLatencies.push(t - c);
+      }
+      sent = [];
+      commits.clear();
+      return { ...r, serverLatencies };
+    };
+    const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+    const cpu = () => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
+
+    print(`\nLive stream benchmark — PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}, Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs, load average ${(await import('node:os')).loadavg()[0].toFixed(1)} at start`);
+
+    // --- memory per idle subscriber ------------------------------------------------------------------
+    if (run('memory')) {
+      const heap0 = heapMB();
+      const rss0 = process.memoryUsage().rss / 1048576;
+      await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: 1000, filters: [{}] });
+      await waitStats(() => stats().feed.subscribers === 1000, '1000 subscribers');
+      await sleep(500);
+      const heap1 = heapMB();
+      const rss1 = process.memoryUsage().rss / 1048576;
+      print(`\nIdle subscribers: 1,000 sockets x 1 subscription, ${stats().feed.groups} group`);
+      print(`  server heap +${(heap1 - heap0).toFixed(1)} MB (${(((heap1 - heap0) * 1024) / 1000).toFixed(1)} KB per subscriber), RSS +${(rss1 - rss0).toFixed(0)} MB`);
+      await clients.ask({ cmd: 'closeAll' });
+      await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
+    }
+
+    // --- latency at a steady write rate -------------------------------------------------------------
+    if (run('latency')) {
+      print(`\nCommit-to-delivery latency, ${RATE} entries/s for ${SECONDS} s (each: one insert + audit.committed)`);
+      print('  commit -> frame handed to the socket (server) and -> received by the client process (end to end)');
+      print('  subscribers                        | deliveries/s | server p50 | server p99 | e2e p50   | e2e p99   | e2e max   | server CPU | loop p99');
+      const scenarios: { label: string; count: number; filters: Record<string, unknown>[] }[] = [
+        { label: '100, all see every entry', count: 100, filters: [{}] },
+        { label: '1,000 over 10 agents (10 groups)', count: 1000, filters: agents.map((a) => ({ agentId: a.id })) },
+        { label: '1,000, all see every entry', count: 1000, filters: [{}] },
+      ];
+      const loop = monitorEventLoopDelay({ resolution: 5 });
+      for (const s of scenarios.filter((_, i) => !args.scenario || args.scenario.split(',').includes(String(i + 1)))) {
+        await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: s.count, filters: s.filters });
+        await waitStats(() => stats().feed.subscribers === s.count, `${s.count} subscribers`);
+        await writeAtRate(RATE, 1); // warm-up
+        await sleep(1000);
+        await collect();
+        loop.reset();
+        loop.enable();
+        const cpu0 = cpu();
+        const t0 = performance.now();
+        const written = await writeAtRate(RATE, SECONDS);
+        const expectedPerEntry = s.filters.length === 1 ? s.count : s.count / s.filters.length;
+        const expected = written * expectedPerEntry;
+        const deadline = Date.now() + 30_000;
+        while ((await clients.ask<{ delivered: number }>({ cmd: 'counts' })).delivered < expected && Date.now() < deadline) await sleep(100);
+        const wall = performance.now() - t0;
+        const cpuMs = cpu() - cpu0;
+        loop.disable();
+        const r = await collect();
+        print(
+          `  ${s.label.padEnd(34)} | ${Math.round(r.delivered / SECONDS).toLocaleString('en-US').padStart(12)} | ${ms(percentile(r.serverLatencies, 50)).padEnd(10)} | ${ms(percentile(r.serverLatencies, 99)).padEnd(10)} | ${ms(percentile(r.latencies, 50)).padEnd(9)} | ${ms(percentile(r.latencies, 99)).padEnd(9)} | ${ms(r.latencies.reduce((a, b) => Math.max(a, b), 0)).padEnd(9)} | ${((cpuMs / wall) * 100).toFixed(0).padStart(8)} % | ${ms(loop.percentile(99) / 1e6)}` +
+            (r.delivered !== expected ? `  (delivered ${r.delivered} of ${expected})` : ''),
+        );
+        await clients.ask({ cmd: 'closeAll' });
+        await waitStats(() => stats().feed.subscribers === 0, 'idle');
+      }
+    const st = stats().ws!;
+    print(`  shared execution: ${st.executions.toLocaleString('en-US')} executions and ${st.serializations.toLocaleString('en-US')} serialisations for ${(st.executions + st.reusedExecutions).toLocaleString('en-US')} deliveries`);
+    }
+
+    // --- one entry to all N, beside a plain ws broadcast -----------------------------------------------
+    if (run('reach')) {
+      const N = 1000;
+      await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: N, filters: [{}] });
+      await waitStats(() => stats().feed.subscribers === N, `${N} subscribers`);
+      const reach: number[] = [];
+      const firstReach: number[] = [];
+      let frameBytes = 0;
+      for (let i = 0; i < 20; i++) {
+        await writeOne();
+        await sleep(300);
+        const r = await collect();
+        const e = r.reachAll[0];
+        if (e && e.count === N) {
+          reach.push(e.last);
+          firstReach.push(e.first);
+        }
+    }
+    await clients.ask({ cmd: 'closeAll' });
+    await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
+    const plain = createServer();
+    const wss = new WebSocketServer({ server: plain });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+    await clients.ask({ cmd: 'openPlain', url: `ws://127.0.0.1:${(plain.address() as AddressInfo).port}`, count: N });
+    const plainReach: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const id = randomUUID();
+      // The shape and size of the frame a subscriber of the live stream receives.
+      const frame = JSON.stringify({ id: '1', type: 'next', payload: { data: { auditEntryAdded: { cursor: 'x'.repeat(80), node: { id, timestamp: new Date().toISOString(), agentName: 'bench-agent-0', service: 'github', tool: 'list_repositories', decision: 'ALLOW', reason: 'bench' } } } } });
+      frameBytes = frame.length;
+      const t = now();
+      commits.set(id, t);
+      for (const c of wss.clients) c.send(frame);
+      await sleep(300);
+      const r = await collect();
+      if (r.reachAll[0]?.count === N) plainReach.push(r.reachAll[0].last);
+    }
+    await clients.ask({ cmd: 'closeAll' });
+    wss.close();
+    plain.close();
+    print(`\nOne entry to all ${N.toLocaleString('en-US')} subscribers (20 entries, one at a time; frames of about ${frameBytes} bytes)`);
+    print(`  live stream (commit -> last socket has it): median ${ms(percentile(reach, 50))}, p90 ${ms(percentile(reach, 90))}; first socket after ${ms(percentile(firstReach, 50))}`);
+    print(`  plain ws broadcast of a pre-serialised frame (send -> last socket): median ${ms(percentile(plainReach, 50))}, p90 ${ms(percentile(plainReach, 90))}`);
+    }
+
+    // --- write throughput with the stream on and off --------------------------------------------------
+    if (run('throughput')) {
+      const throughput = async (seconds: number) => {
+        const until = performance.now() + seconds * 1000;
+        let count = 0;
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (performance.now() < until) {
+              await writeOne();
+              count++;
+            }
+          }),
+        );
+        commits.clear();
+        return count / seconds;
+      };
+      await throughput(1);
+      const off = await throughput(5);
+      await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: 1000, filters: [{}] });
+      await waitStats(() => stats().feed.subscribers === 1000, '1000 subscribers');
+      const on = await throughput(5);
+      await sleep(2000);
+      await collect();
+      print(`\nAudit write throughput (8 writers, one entry per insert, 5 s each)`);
+      print(`  stream off: ${Math.round(off).toLocaleString('en-US')} entries/s; with 1,000 subscribers receiving every entry: ${Math.round(on).toLocaleString('en-US')} entries/s (${(((on - off) / off) * 100).toFixed(0)} %)`);
+      await clients.ask({ cmd: 'closeAll' });
+      await waitStats(() => stats().feed.subscribers === 0, 'idle');
+    }
+
+    // --- a burst of 10,000 entries at once --------------------------------------------------------------
+    if (run('burst')) {
+      await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: 100, filters: [{}] });
+      await waitStats(() => stats().feed.subscribers === 100, '100 subscribers');
+      const heapBefore = heapMB();
+      let heapPeak = 0;
+      let rssPeak = 0;
+      const sampler = setInterval(() => {
+        const m = process.memoryUsage();
+        heapPeak = Math.max(heapPeak, m.heapUsed / 1048576);
+        rssPeak = Math.max(rssPeak, m.rss / 1048576);
+      }, 10);
+      const b0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const rows = Array.from({ length: 100 }, () => row());
+          const inserted = await repo.insertAuditEntries(db, rows);
+          core.events.emit('audit.committed', { maxSeq: Math.max(...inserted.map((e) => Number(e.seq))) });
+        }),
+      );
+      const committedMs = performance.now() - b0;
+      const deadline = Date.now() + 120_000;
+      while ((await clients.ask<{ delivered: number }>({ cmd: 'counts' })).delivered < 1_000_000 && Date.now() < deadline) await sleep(50);
+      const burstMs = performance.now() - b0;
+      clearInterval(sampler);
+      const delivered = (await clients.ask<{ delivered: number }>({ cmd: 'counts' })).delivered;
+      await collect();
+      print(`\nBurst: 10,000 entries committed at once (100 concurrent inserts of 100) with 100 subscribers`);
+      print(
+        `  committed in ${ms(committedMs)}; all ${delivered.toLocaleString('en-US')} deliveries done ${ms(burstMs)} after the first insert; server heap ${heapBefore.toFixed(0)} MB before, peak ${heapPeak.toFixed(0)} MB; RSS peak ${rssPeak.toFixed(0)} MB; catch-up reads ${stats().feed.catchUpReads}`,
+      );
+      await clients.ask({ cmd: 'closeAll' });
+      await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
+    }
+
+    // --- connect / disconnect cycles ------------------------------------------------------------------
+    if (run('cycles')) {
+      const heapC0 = heapMB();
+      const c0 = performance.now();
+      const cycles = await clients.ask<{ failures: number }>({ cmd: 'cycles', url: wsUrl, tokens, total: 10_000, concurrency: 50 });
+      const cyclesSeconds = (performance.now() - c0) / 1000;
+      await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0 && stats().feed.credentialWatchers === 0, 'idle after cycles');
+      await sleep(500);
+      const heapC1 = heapMB();
+      const s = stats();
+      print(`\n10,000 connect/subscribe/disconnect cycles (50 at a time; half close, half vanish) in ${cyclesSeconds.toFixed(1)} s, ${cycles.failures} failed`);
+      print(`  server heap ${heapC0.toFixed(1)} MB before, ${heapC1.toFixed(1)} MB after (${(heapC1 - heapC0 >= 0 ? '+' : '')}${(heapC1 - heapC0).toFixed(1)} MB); afterwards groups ${s.feed.groups}, subscribers ${s.feed.subscribers}, watchers ${s.feed.credentialWatchers}, sockets ${s.ws!.sockets}`);
+    }
+  } finally {
+    clients?.stop();
+    await app?.stop().catch(() => {});
+    await database?.close().catch(() => {});
+    await admin.query(`drop database if exists ${scratch} with (force)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+if (process.argv.includes('--client')) runClient();
+else
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
