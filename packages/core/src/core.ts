@@ -40,7 +40,9 @@ export function createCore(options: CoreOptions) {
   const auth = new AuthService(db, secrets, logger, delivery);
   const audit = new AuditService(db);
   // The live audit stream: one per process; the app starts and stops it with the server.
-  const feed = new AuditFeed({ database, audit, auth, events, logger, loadAccess: (viewer) => loadAccess(db, viewer) }, options.feed);
+  // Open sockets re-check what the account may see: always from the database, never the memberships
+  // read together with the credential when the socket was opened.
+  const feed = new AuditFeed({ database, audit, auth, events, logger, loadAccess: (viewer) => loadAccess(db, { ...viewer, memberships: undefined }) }, options.feed);
   return {
     database,
     db,
