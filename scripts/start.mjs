@@ -1,9 +1,9 @@
 // npm start: the server on the embedded database with the demo installation, and the console.
 // Builds the console once (rebuilt only when its sources change), then runs both until Ctrl-C.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { isConsoleBuildCurrent, markConsoleBuilt } from './console-build.mjs';
 
 const root = process.cwd();
 const dev = process.argv.includes('--dev');
@@ -19,31 +19,13 @@ const env = {
   NEXT_TELEMETRY_DISABLED: '1',
 };
 
-function sourceHash(dir) {
-  const h = createHash('sha256');
-  const walk = (d) => {
-    for (const name of readdirSync(d).sort()) {
-      if (['node_modules', '.next', '.turbo'].includes(name)) continue;
-      const p = join(d, name);
-      const s = statSync(p);
-      if (s.isDirectory()) walk(p);
-      else h.update(p).update(String(s.size)).update(String(s.mtimeMs));
-    }
-  };
-  walk(dir);
-  h.update(env.NEXT_PUBLIC_WICKET_API_URL);
-  return h.digest('hex');
-}
-
 const hasConsole = existsSync(join(consoleDir, 'src')) || existsSync(join(consoleDir, 'app'));
 if (hasConsole && !dev) {
-  const stamp = join(consoleDir, '.next', 'wicket-build-stamp');
-  const hash = sourceHash(consoleDir);
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== hash) {
+  if (!isConsoleBuildCurrent(consoleDir)) {
     console.log('building the console (once; rebuilt when its sources change)…');
     const r = spawnSync('npx', ['next', 'build'], { cwd: consoleDir, stdio: 'inherit', env });
     if (r.status !== 0) process.exit(r.status ?? 1);
-    writeFileSync(stamp, hash);
+    markConsoleBuilt(consoleDir);
   }
 }
 

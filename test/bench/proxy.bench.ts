@@ -55,6 +55,20 @@ function answerCpuQueries(): void {
   });
 }
 
+type QueryStats = { kind: string; count: number; p50: number; p95: number }[];
+
+function queryStats(child: ChildProcess): Promise<QueryStats> {
+  return new Promise((resolve) => {
+    const onMessage = (m: { queries?: QueryStats }) => {
+      if (!m.queries) return;
+      child.off('message', onMessage);
+      resolve(m.queries);
+    };
+    child.on('message', onMessage);
+    child.send('queries');
+  });
+}
+
 function cpuMicros(child: ChildProcess): Promise<number> {
   return new Promise((resolve) => {
     const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
@@ -67,8 +81,36 @@ function cpuMicros(child: ChildProcess): Promise<number> {
   });
 }
 
+/** Statement kinds of the call path, for "where the time goes". */
+const STATEMENTS: [string, RegExp][] = [
+  ['caller (key digest → member, agent)', /from "member_keys"/],
+  ['policy revision', /md5\(string_agg/],
+  ['route (connector, tool, enabled)', /from "connectors" as "c"/],
+  ['audit INSERT (group commit)', /^insert into "audit_entries"/],
+  ['outcome UPDATE (batched, off the path)', /^\s*update audit_entries a/],
+];
+
 async function runServer(forwarder: 'fetch' | 'sdk'): Promise<void> {
-  const database = await createDatabase({ url: dbUrl(DB_NAME), poolSize: 10 });
+  const durations = new Map<string, number[]>();
+  const database = await createDatabase({
+    url: dbUrl(DB_NAME),
+    poolSize: 10,
+    log: (event) => {
+      const kind = STATEMENTS.find(([, re]) => re.test(event.query.sql))?.[0];
+      if (kind) (durations.get(kind) ?? durations.set(kind, []).get(kind)!).push(event.queryDurationMillis);
+    },
+  });
+  process.on('message', (m) => {
+    if (m === 'queries-reset') durations.clear();
+    if (m === 'queries') {
+      process.send!({
+        queries: [...durations].map(([kind, ms]) => {
+          const sorted = [...ms].sort((a, b) => a - b);
+          return { kind, count: ms.length, p50: pct(sorted, 50), p95: pct(sorted, 95) };
+        }),
+      });
+    }
+  });
   const app = buildApp({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET, proxy: { rateLimit: false, forwarder } });
   const { url } = await app.start(0);
   answerCpuQueries();
@@ -369,14 +411,23 @@ async function main(): Promise<void> {
   const sdkServer = await spawn('server', 'sdk');
   const direct = new FetchForwarder();
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
+  // Answers other than a forwarded result, by HTTP status (or client-side failure), over the whole run.
+  const failures = new Map<string, number>();
   const viaProxy = (url: string, key: string) => async () => {
     const res = await fetch(`${url}/mcp`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}` },
       body,
+    }).catch((error: unknown) => {
+      // The load generator's own failures (e.g. undici's 10 s connect timeout when the backlog is deep).
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      failures.set(`client: ${cause}`, (failures.get(`client: ${cause}`) ?? 0) + 1);
+      throw error;
     });
     const json = (await res.json()) as { result?: unknown };
-    return res.status === 200 && json.result !== undefined;
+    const ok = res.status === 200 && json.result !== undefined;
+    if (!ok) failures.set(String(res.status), (failures.get(String(res.status)) ?? 0) + 1);
+    return ok;
   };
   const toUpstream = async () => {
     const r = await direct.callTool({ url: upstream.url, authorization: AUTHORIZATION }, { name: 'list_repositories', arguments: { owner: 'acme' } }, 30_000);
@@ -391,6 +442,17 @@ async function main(): Promise<void> {
   log();
   log(`# Proxy benchmark — ${new Date().toISOString()}`);
   log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}`);
+  log();
+
+  server.child.send('queries-reset');
+  const single = summary(await closedLoop(1, SECONDS, viaProxy(server.url, agents[0].key)));
+  log('## Where the time goes (1 client, 10 policies): database statements of the call path, in ms');
+  log();
+  log(`proxy p50 ${f1(single.p50)} ms over ${single.calls} calls`);
+  log();
+  log('| statement | count | p50 | p95 |');
+  log('|---|---:|---:|---:|');
+  for (const q of await queryStats(server.child)) log(`| ${q.kind} | ${q.count} | ${f1(q.p50)} | ${f1(q.p95)} |`);
   log();
 
   const rows: string[] = [];
@@ -430,6 +492,7 @@ async function main(): Promise<void> {
   log();
   log(`direct to the upstream: ${[...directRuns].map(([k, v]) => `${k} ${f0(v.rate)} calls/s`).join(', ')}; the upstream's own CPU per call: ${f0(upstreamCpu)} µs`);
   log(`audited calls per second (64 clients, best of the three agents): ${f0(audited)}`);
+  log(`proxy calls without a result, by HTTP status or client failure: ${failures.size ? [...failures].map(([s, n]) => `${s} × ${n}`).join(', ') : 'none'}`);
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   const sum = Number(/wicket_audit_batch_rows_sum (\S+)/.exec(metrics)?.[1]);
   const count = Number(/wicket_audit_batch_rows_count (\S+)/.exec(metrics)?.[1]);

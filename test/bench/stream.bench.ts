@@ -37,7 +37,8 @@ const NODE_ID = '"node":{"id":"';
 /** The entry id of a `next` frame of the subscription below (fields come in selection order). */
 function entryIdOf(frame: string): string | undefined {
   const at = frame.indexOf(NODE_ID);
-  return at >= 0 && frame.includes('"type":"next"') ? frame.substr(at + NODE_ID.length, 36) : undefined;
+  // Copied, not sliced: a V8 substring would keep the whole frame alive as long as the id.
+  return at >= 0 && frame.includes('"type":"next"') ? (' ' + frame.substr(at + NODE_ID.length, 36)).slice(1) : undefined;
 }
 const SUBSCRIPTION = 'subscription($f: AuditFilter) { auditEntryAdded(filter: $f) { cursor node { id timestamp agentName service tool decision reason } } }';
 
@@ -290,9 +291,10 @@ async function main(): Promise<void> {
     // Server side: when each frame of an entry is handed to its socket (before the kernel and the
     // client process, which share the machine's CPUs with the server).
     let sent: [string, number][] = [];
+    let trackSends = false;
     const originalSend = WebSocket.prototype.send;
     WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-      if (typeof data === 'string') {
+      if (trackSends && typeof data === 'string') {
         const id = entryIdOf(data);
         if (id) sent.push([id, now()]);
       }
@@ -367,6 +369,7 @@ async function main(): Promise<void> {
         { label: '1,000, all see every entry', count: 1000, filters: [{}] },
       ];
       const loop = monitorEventLoopDelay({ resolution: 5 });
+      trackSends = true;
       for (const s of scenarios.filter((_, i) => !args.scenario || args.scenario.split(',').includes(String(i + 1)))) {
         await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: s.count, filters: s.filters });
         await waitStats(() => stats().feed.subscribers === s.count, `${s.count} subscribers`);
@@ -393,8 +396,9 @@ async function main(): Promise<void> {
         await clients.ask({ cmd: 'closeAll' });
         await waitStats(() => stats().feed.subscribers === 0, 'idle');
       }
-    const st = stats().ws!;
-    print(`  shared execution: ${st.executions.toLocaleString('en-US')} executions and ${st.serializations.toLocaleString('en-US')} serialisations for ${(st.executions + st.reusedExecutions).toLocaleString('en-US')} deliveries`);
+      trackSends = false;
+      const st = stats().ws!;
+      print(`  shared execution: ${st.executions.toLocaleString('en-US')} executions and ${st.serializations.toLocaleString('en-US')} serialisations for ${(st.executions + st.reusedExecutions).toLocaleString('en-US')} deliveries`);
     }
 
     // --- one entry to all N, beside a plain ws broadcast -----------------------------------------------
@@ -519,6 +523,7 @@ async function main(): Promise<void> {
       print(`\n10,000 connect/subscribe/disconnect cycles (50 at a time; half close, half vanish) in ${cyclesSeconds.toFixed(1)} s, ${cycles.failures} failed`);
       print(`  server heap ${heapC0.toFixed(1)} MB before, ${heapC1.toFixed(1)} MB after (${(heapC1 - heapC0 >= 0 ? '+' : '')}${(heapC1 - heapC0).toFixed(1)} MB); afterwards groups ${s.feed.groups}, subscribers ${s.feed.subscribers}, watchers ${s.feed.credentialWatchers}, sockets ${s.ws!.sockets}`);
     }
+    print(`\nload average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
   } finally {
     clients?.stop();
     await app?.stop().catch(() => {});

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { isConsoleBuildCurrent, markConsoleBuilt } from '../../scripts/console-build.mjs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createLogger, type Access, type Viewer } from '@wicket/core';
 import { createDatabase, migrateToLatest, type Database } from '@wicket/db';
@@ -34,21 +34,6 @@ export async function freePort(): Promise<number> {
 }
 
 /** What `next build` reads: sources and configuration, not files it writes itself (next-env.d.ts, tsbuildinfo). */
-function consoleSourceHash(): string {
-  const h = createHash('sha256');
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      if (['node_modules', '.next', 'next-env.d.ts', 'README.md'].includes(name) || name.endsWith('.tsbuildinfo')) continue;
-      const p = join(d, name);
-      const s = statSync(p);
-      if (s.isDirectory()) walk(p);
-      else h.update(p).update(readFileSync(p));
-    }
-  };
-  walk(consoleDir);
-  return h.digest('hex');
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -82,9 +67,7 @@ async function withBuildLock<T>(fn: () => T): Promise<T> {
 /** `next build` once per source state (the stamp lives in .next). */
 export async function buildConsole(): Promise<void> {
   await withBuildLock(() => {
-    const stamp = join(consoleDir, '.next', 'wicket-build-stamp');
-    const hash = consoleSourceHash();
-    if (existsSync(stamp) && readFileSync(stamp, 'utf8') === hash) return;
+    if (isConsoleBuildCurrent(consoleDir)) return;
     const r = spawnSync(process.execPath, [require.resolve('next/dist/bin/next'), 'build'], {
       cwd: consoleDir,
       stdio: 'pipe',
@@ -92,27 +75,24 @@ export async function buildConsole(): Promise<void> {
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`next build failed:\n${r.stdout}\n${r.stderr}`);
-    mkdirSync(join(consoleDir, '.next'), { recursive: true });
-    writeFileSync(stamp, hash);
+    markConsoleBuilt(consoleDir);
   });
 }
 
-/** Runs `next start` in its own process group, so stopping it also stops anything it started. */
+/**
+ * Runs `next start` (one process, which calls itself next-server). It stays in our process group, so a
+ * Ctrl-C in the terminal reaches it too; stop() and our exit take it down otherwise.
+ */
 export async function startNext(port: number, apiUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
   const url = `http://localhost:${port}`;
   const child: ChildProcess = spawn(process.execPath, [require.resolve('next/dist/bin/next'), 'start', '-p', String(port), '-H', '127.0.0.1'], {
     cwd: consoleDir,
     env: { ...process.env, WICKET_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' },
     stdio: 'pipe',
-    detached: true,
   });
   const kill = (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // already gone
-    }
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
   };
   // A test worker that dies without running its hooks still takes the console down with it.
   const onExit = () => kill('SIGKILL');
@@ -120,9 +100,11 @@ export async function startNext(port: number, apiUrl: string): Promise<{ url: st
   const stop = async () => {
     process.off('exit', onExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     kill('SIGTERM');
-    await Promise.race([exited, sleep(5_000)]);
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
     kill('SIGKILL');
   };
   let output = '';

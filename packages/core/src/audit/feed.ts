@@ -113,9 +113,10 @@ function seqOf(entry: AuditEntry): number {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Delivery time per event-loop turn before subscribers queue for later turns, and how many resume per turn. */
+/** Delivery time per event-loop turn before subscribers wait for the next turn. */
 const SLICE_MS = 4;
-const RESUMED_PER_TURN = 256;
+/** Minimum time between two read passes (the first wake-up after a quiet spell reads at once). */
+const TICK_INTERVAL_MS = 10;
 
 /** A small FIFO that does not copy on every shift. */
 class Queue<T> {
@@ -255,7 +256,9 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
   /** Called by the group reader, in seq order. */
   push(entry: AuditEntry, seq: number): void {
     if (seq <= this.pos || this.finished) return;
-    if (this.queue.length >= 2 * this.feed.batchSize) {
+    // The group keeps healthy members within about two batches (see Group.drain); past four, this one
+    // is a straggler.
+    if (this.queue.length >= 4 * this.feed.batchSize) {
       // A consumer slower than the stream: leave the group and read the table at its own pace; pos is
       // not advanced, so this entry is read again then. Its memory stays bounded.
       this.fallBehind();
@@ -391,6 +394,8 @@ export class AuditFeed {
   private readonly groups = new Map<string, Group>();
   private readonly watches = new Set<CredentialWatch>();
   private head = 0;
+  private lastTickAt = -Infinity;
+  private tickTimer: ReturnType<typeof setTimeout> | undefined;
   /** Largest seq committed in this process since the last tick (from `audit.committed`). */
   private committedHint = 0;
   private ticking: Promise<void> | undefined;
@@ -404,6 +409,7 @@ export class AuditFeed {
   private starting: Promise<void> | undefined;
   private checking = false;
   private sliceStart = 0;
+  private sliceOpen = false;
   private paceWaiters: (() => void)[] = [];
   private turnScheduled = false;
   private readonly counters = { groupReads: 0, catchUpReads: 0, notifiesSent: 0, ticks: 0 };
@@ -443,6 +449,8 @@ export class AuditFeed {
     this.timers = [];
     if (this.notifyTimer) clearTimeout(this.notifyTimer);
     this.notifyTimer = undefined;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = undefined;
     this.offCommitted?.();
     this.offCommitted = undefined;
     const unlisten = this.unlisten;
@@ -497,13 +505,27 @@ export class AuditFeed {
     };
   }
 
-  /** Asks every group reader to read again (coalesced: at most one pass running, one queued). */
+  /**
+   * Asks every group reader to read again. Coalesced: at most one pass running and one queued, and
+   * passes start at least TICK_INTERVAL_MS apart, so under a steady stream of commits each pass reads
+   * several entries with one query per group instead of one pass per commit.
+   */
   requestTick(): void {
     if (!this.running) return;
-    if (this.ticking) {
+    if (this.ticking || this.tickTimer) {
       this.tickAgain = true;
       return;
     }
+    const wait = this.lastTickAt + TICK_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.tickTimer = setTimeout(() => {
+        this.tickTimer = undefined;
+        this.tickAgain = false;
+        this.requestTick();
+      }, wait);
+      return;
+    }
+    this.lastTickAt = performance.now();
     this.ticking = this.tick().finally(() => {
       this.ticking = undefined;
       if (this.tickAgain && this.running) {
@@ -539,12 +561,20 @@ export class AuditFeed {
   /**
    * @internal Fair share of the event loop for delivery. A socket's write callback comes back on
    * process.nextTick, so a subscriber with a queue would otherwise send it all in one go, and a burst
-   * to many subscribers would hold the loop for seconds, starving the proxy's own audit writes. Past a
-   * few milliseconds of delivery in one turn, subscribers queue (FIFO) and a bounded number resume per
-   * later turn, each sending at least one entry; I/O runs in between, and everyone is served in turn.
+   * to many subscribers would hold the loop for seconds, starving the proxy's own audit writes. A slice
+   * opens with the first delivery of an event-loop turn and closes at that turn's check phase; past a
+   * few milliseconds in one slice, subscribers wait for the next turn, where each sends at least one
+   * entry (so a turn lasts at most a slice plus one send per waiting subscriber). I/O runs in between;
+   * when the loop is idle nothing waits.
    */
   pace(): Promise<void> | undefined {
-    if (this.paceWaiters.length === 0 && performance.now() - this.sliceStart < SLICE_MS) return undefined;
+    const now = performance.now();
+    if (!this.sliceOpen) {
+      this.sliceOpen = true;
+      this.sliceStart = now;
+      this.scheduleTurn();
+    }
+    if (now - this.sliceStart < SLICE_MS) return undefined;
     return new Promise<void>((resolve) => {
       this.paceWaiters.push(resolve);
       this.scheduleTurn();
@@ -556,8 +586,9 @@ export class AuditFeed {
     this.turnScheduled = true;
     setImmediate(() => {
       this.turnScheduled = false;
-      this.sliceStart = performance.now();
-      for (const resolve of this.paceWaiters.splice(0, RESUMED_PER_TURN)) resolve();
+      this.sliceOpen = false;
+      const k = Number(process.env.PACE_K ?? 0) || this.paceWaiters.length;
+      for (const resolve of this.paceWaiters.splice(0, k)) resolve();
       if (this.paceWaiters.length > 0) this.scheduleTurn();
     });
   }
@@ -630,7 +661,9 @@ export class AuditFeed {
   private async listen(): Promise<void> {
     try {
       // Calling listen again with the same handler is how the LISTEN connection heals after a loss.
-      this.unlisten = await this.deps.database.listen(this.channel, this.onNotify);
+      const unlisten = await this.deps.database.listen(this.channel, this.onNotify);
+      if (this.running) this.unlisten = unlisten;
+      else await unlisten(); // stopped meanwhile
     } catch (err) {
       this.deps.logger.warn({ err }, 'live audit stream: LISTEN failed; relying on periodic catch-up');
     }

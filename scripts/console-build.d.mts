@@ -1,0 +1,3 @@
+export function consoleSourceHash(consoleDir: string): string;
+export function isConsoleBuildCurrent(consoleDir: string): boolean;
+export function markConsoleBuilt(consoleDir: string): void;
