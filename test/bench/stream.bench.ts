@@ -9,6 +9,7 @@
  *     connect/subscribe/disconnect cycles
  *
  *   npx tsx test/bench/stream.bench.ts [--seconds 10] [--rate 200]
+ *     [--only memory,latency,reach,throughput,burst,cycles] [--scenario 1,2,3]   (subsets, for iterating)
  *
  * The server runs in this process; the clients run in a child process (this file with --client), so
  * client work does not share the server's event loop and the server's memory figures are its own.
@@ -235,11 +236,7 @@ async function main(): Promise<void> {
   let database: Database | undefined;
   let app: App | undefined;
   let clients: Clients | undefined;
-  const out: string[] = [];
-  const print = (line: string) => {
-    console.log(line);
-    out.push(line);
-  };
+  const print = (line: string) => console.log(line);
 
   try {
     database = await createDatabase({ url, poolSize: 20 });
@@ -464,15 +461,29 @@ async function main(): Promise<void> {
       };
       await throughput(1);
       const off = await throughput(5);
-      await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: 1000, filters: [{}] });
-      await waitStats(() => stats().feed.subscribers === 1000, '1000 subscribers');
-      const on = await throughput(5);
-      await sleep(2000);
-      await collect();
-      print(`\nAudit write throughput (8 writers, one entry per insert, 5 s each)`);
-      print(`  stream off: ${Math.round(off).toLocaleString('en-US')} entries/s; with 1,000 subscribers receiving every entry: ${Math.round(on).toLocaleString('en-US')} entries/s (${(((on - off) / off) * 100).toFixed(0)} %)`);
-      await clients.ask({ cmd: 'closeAll' });
-      await waitStats(() => stats().feed.subscribers === 0, 'idle');
+      const measureOn = async (count: number, filters: Record<string, unknown>[]) => {
+        await clients!.ask({ cmd: 'open', url: wsUrl, tokens, count, filters });
+        await waitStats(() => stats().feed.subscribers === count, `${count} subscribers`);
+        await clients!.ask({ cmd: 'collect', commits: [] });
+        const rate = await throughput(5);
+        const { delivered } = await clients!.ask<{ delivered: number }>({ cmd: 'counts' });
+        await clients!.ask({ cmd: 'closeAll' });
+        await waitStats(() => stats().feed.subscribers === 0, 'idle');
+        return { rate, delivered: delivered / 5 };
+      };
+      const on10 = await measureOn(100, agents.map((a) => ({ agentId: a.id })));
+      const on100 = await measureOn(100, [{}]);
+      const on1000 = await measureOn(1000, [{}]);
+      const pct = (v: number) => `${v >= off ? '+' : ''}${(((v - off) / off) * 100).toFixed(0)} %`;
+      print(`\nAudit write throughput (8 writers as fast as they go, one entry per insert + audit.committed, 5 s each)`);
+      print(`  stream off (no subscriber): ${Math.round(off).toLocaleString('en-US')} entries/s`);
+      for (const [label, r] of [
+        ['100 subscribers over 10 agents (each entry to 10)', on10],
+        ['100 subscribers receiving every entry', on100],
+        ['1,000 subscribers receiving every entry', on1000],
+      ] as const) {
+        print(`  ${label}: ${Math.round(r.rate).toLocaleString('en-US')} entries/s (${pct(r.rate)}), ${Math.round(r.delivered).toLocaleString('en-US')} frames/s received meanwhile`);
+      }
     }
 
     // --- a burst of 10,000 entries at once --------------------------------------------------------------

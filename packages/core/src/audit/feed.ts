@@ -587,9 +587,7 @@ export class AuditFeed {
     setImmediate(() => {
       this.turnScheduled = false;
       this.sliceOpen = false;
-      const k = Number(process.env.PACE_K ?? 0) || this.paceWaiters.length;
-      for (const resolve of this.paceWaiters.splice(0, k)) resolve();
-      if (this.paceWaiters.length > 0) this.scheduleTurn();
+      for (const resolve of this.paceWaiters.splice(0)) resolve();
     });
   }
 
