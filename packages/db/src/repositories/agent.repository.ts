@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Agents, DB } from '../types.ts';
+import { containsPattern } from './sql-text.ts';
 
 type Db = Kysely<DB>;
 export type AgentRow = Selectable<Agents>;
@@ -16,14 +17,10 @@ export interface AgentListQuery {
   after?: { value: string | Date; id: string };
 }
 
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 export async function listAgents(db: Db, q: AgentListQuery): Promise<AgentRow[]> {
   if (q.agentIds.length === 0) return [];
   let query = db.selectFrom('agents').selectAll().where('id', 'in', q.agentIds);
-  if (q.search) query = query.where('name', 'ilike', likePattern(q.search));
+  if (q.search) query = query.where('name', 'ilike', containsPattern(q.search));
   if (q.status) query = query.where('status', '=', q.status);
   if (q.after) {
     const op = q.sortDir === 'asc' ? sql`>` : sql`<`;
@@ -37,7 +34,7 @@ export async function listAgents(db: Db, q: AgentListQuery): Promise<AgentRow[]>
 export async function countAgents(db: Db, q: Pick<AgentListQuery, 'agentIds' | 'search' | 'status'>): Promise<number> {
   if (q.agentIds.length === 0) return 0;
   let query = db.selectFrom('agents').select((eb) => eb.fn.countAll<number>().as('n')).where('id', 'in', q.agentIds);
-  if (q.search) query = query.where('name', 'ilike', likePattern(q.search));
+  if (q.search) query = query.where('name', 'ilike', containsPattern(q.search));
   if (q.status) query = query.where('status', '=', q.status);
   const r = await query.executeTakeFirstOrThrow();
   return Number(r.n);

@@ -1,5 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { AuditEntries, DB } from '../types.ts';
+import { containsPattern } from './sql-text.ts';
 
 export type AuditEntryRow = Selectable<AuditEntries>;
 export type NewAuditEntryRow = Insertable<AuditEntries>;
@@ -32,10 +33,6 @@ export interface KeysetPosition {
 type Db = Kysely<DB>;
 type EB = ExpressionBuilder<DB, 'audit_entries'>;
 
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 function scopeCondition(eb: EB, scope: AuditScope): Expression<SqlBool> {
   const parts: Expression<SqlBool>[] = [];
   if (scope.ownerAgentIds.length === 1) parts.push(eb('audit_entries.agent_id', '=', scope.ownerAgentIds[0]));
@@ -50,8 +47,8 @@ function criteriaConditions(eb: EB, c: AuditCriteria): Expression<SqlBool>[] {
   const out: Expression<SqlBool>[] = [];
   if (c.result) out.push(eb('audit_entries.decision', '=', c.result));
   if (c.service) out.push(eb('audit_entries.service', '=', c.service));
-  if (c.tool) out.push(eb('audit_entries.tool', 'ilike', likePattern(c.tool)));
-  if (c.agent) out.push(eb('audit_entries.agent_name', 'ilike', likePattern(c.agent)));
+  if (c.tool) out.push(eb('audit_entries.tool', 'ilike', containsPattern(c.tool)));
+  if (c.agent) out.push(eb('audit_entries.agent_name', 'ilike', containsPattern(c.agent)));
   if (c.member) out.push(eb('audit_entries.member_id', '=', c.member));
   if (c.agentId) out.push(eb('audit_entries.agent_id', '=', c.agentId));
   if (c.from) out.push(eb('audit_entries.timestamp', '>=', c.from));
@@ -256,12 +253,12 @@ function rollupRange(
   conds.push(scopeParts.length ? sql`(${sql.join(scopeParts, sql` or `)})` : sql`false`);
   if (criteria.result) conds.push(sql`r.decision = ${criteria.result}`);
   if (criteria.service) conds.push(sql`r.service = ${criteria.service}`);
-  if (criteria.tool) conds.push(sql`r.tool ilike ${likePattern(criteria.tool)}`);
+  if (criteria.tool) conds.push(sql`r.tool ilike ${containsPattern(criteria.tool)}`);
   if (criteria.member) conds.push(sql`r.member_id = ${criteria.member}`);
   if (criteria.agentId) conds.push(sql`r.agent_id = ${criteria.agentId}`);
   if (criteria.policy) conds.push(sql`r.matched_policy_id = ${criteria.policy}`);
   // Rollups keep the agent name recorded in the entries, so the name filter agrees with the list.
-  if (criteria.agent) conds.push(sql`r.agent_name ilike ${likePattern(criteria.agent)}`);
+  if (criteria.agent) conds.push(sql`r.agent_name ilike ${containsPattern(criteria.agent)}`);
   return sql<StatsRow>`
     select date_trunc(${granularity}, r.bucket, 'UTC') as bucket, r.service, r.tool, r.decision,
            r.policy_id, sum(r.count)::int8 as count
