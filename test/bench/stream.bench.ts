@@ -445,7 +445,9 @@ async function main(): Promise<void> {
 
     // --- write throughput with the stream on and off --------------------------------------------------
     if (run('throughput')) {
+      let serverCpu = 0;
       const throughput = async (seconds: number) => {
+        const cpu0 = cpu();
         const until = performance.now() + seconds * 1000;
         let count = 0;
         await Promise.all(
@@ -457,32 +459,35 @@ async function main(): Promise<void> {
           }),
         );
         commits.clear();
+        serverCpu = (cpu() - cpu0) / (seconds * 1000);
         return count / seconds;
       };
       await throughput(1);
       const off = await throughput(5);
+      const offCpu = serverCpu;
       const measureOn = async (count: number, filters: Record<string, unknown>[]) => {
         await clients!.ask({ cmd: 'open', url: wsUrl, tokens, count, filters });
         await waitStats(() => stats().feed.subscribers === count, `${count} subscribers`);
         await clients!.ask({ cmd: 'collect', commits: [] });
         const rate = await throughput(5);
+        const rateCpu = serverCpu;
         const { delivered } = await clients!.ask<{ delivered: number }>({ cmd: 'counts' });
         await clients!.ask({ cmd: 'closeAll' });
         await waitStats(() => stats().feed.subscribers === 0, 'idle');
-        return { rate, delivered: delivered / 5 };
+        return { rate, cpu: rateCpu, delivered: delivered / 5 };
       };
       const on10 = await measureOn(100, agents.map((a) => ({ agentId: a.id })));
       const on100 = await measureOn(100, [{}]);
       const on1000 = await measureOn(1000, [{}]);
       const pct = (v: number) => `${v >= off ? '+' : ''}${(((v - off) / off) * 100).toFixed(0)} %`;
       print(`\nAudit write throughput (8 writers as fast as they go, one entry per insert + audit.committed, 5 s each)`);
-      print(`  stream off (no subscriber): ${Math.round(off).toLocaleString('en-US')} entries/s`);
+      print(`  stream off (no subscriber): ${Math.round(off).toLocaleString('en-US')} entries/s, server process CPU ${(offCpu * 100).toFixed(0)} %`);
       for (const [label, r] of [
         ['100 subscribers over 10 agents (each entry to 10)', on10],
         ['100 subscribers receiving every entry', on100],
         ['1,000 subscribers receiving every entry', on1000],
       ] as const) {
-        print(`  ${label}: ${Math.round(r.rate).toLocaleString('en-US')} entries/s (${pct(r.rate)}), ${Math.round(r.delivered).toLocaleString('en-US')} frames/s received meanwhile`);
+        print(`  ${label}: ${Math.round(r.rate).toLocaleString('en-US')} entries/s (${pct(r.rate)}), ${Math.round(r.delivered).toLocaleString('en-US')} frames/s received meanwhile, server process CPU ${(r.cpu * 100).toFixed(0)} %`);
       }
     }
 

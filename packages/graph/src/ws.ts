@@ -80,7 +80,6 @@ function spliceFrame(data: string): string {
   return at < 0 ? data : data.slice(0, at) + payload + data.slice(at + PLACEHOLDER_JSON.length);
 }
 
-
 const SEND_HIGH_WATER = 256 * 1024;
 
 /**

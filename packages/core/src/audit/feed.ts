@@ -115,8 +115,15 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Delivery time per event-loop turn before subscribers wait for the next turn. */
 const SLICE_MS = 4;
-/** Minimum time between two read passes (the first wake-up after a quiet spell reads at once). */
-const TICK_INTERVAL_MS = 10;
+/**
+ * Minimum time between two read passes (the first wake-up after a quiet spell reads at once): 10 ms,
+ * plus 2 ms per group beyond five, up to a second, since a pass costs one query per group. Under a
+ * steady stream of commits this bounds the readers' queries (about 500/s past a few groups), however
+ * many distinct filters are open, at the price of some latency when there are very many.
+ */
+function tickIntervalMs(groups: number): number {
+  return Math.min(1000, Math.max(10, 2 * groups));
+}
 
 /** A small FIFO that does not copy on every shift. */
 class Queue<T> {
@@ -507,7 +514,7 @@ export class AuditFeed {
 
   /**
    * Asks every group reader to read again. Coalesced: at most one pass running and one queued, and
-   * passes start at least TICK_INTERVAL_MS apart, so under a steady stream of commits each pass reads
+   * passes start at least tickIntervalMs() apart, so under a steady stream of commits each pass reads
    * several entries with one query per group instead of one pass per commit.
    */
   requestTick(): void {
@@ -516,7 +523,7 @@ export class AuditFeed {
       this.tickAgain = true;
       return;
     }
-    const wait = this.lastTickAt + TICK_INTERVAL_MS - performance.now();
+    const wait = this.lastTickAt + tickIntervalMs(this.groups.size) - performance.now();
     if (wait > 0) {
       this.tickTimer = setTimeout(() => {
         this.tickTimer = undefined;
