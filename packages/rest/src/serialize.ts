@@ -1,4 +1,4 @@
-import type { AgentView, AuditEntry, MemberKeyInfo, MemberView } from '@wicket/core';
+import type { AgentView, AuditEntry, MemberKeyInfo, MemberView, PolicyVersionView, PolicyView, ReplaySummary, SimulationResult } from '@wicket/core';
 
 /*
  * The one place core views become REST JSON. Field names are the legacy contract (spec §5, §7): add
@@ -70,5 +70,78 @@ export function serializeMemberWithKey(m: MemberView, key: MemberKeyInfo | null)
   return {
     ...serializeMember(m),
     key: key ? { keyId: key.keyId, suffix: key.suffix, createdAt: key.createdAt.toISOString() } : null,
+  };
+}
+
+function serializeContent(p: Omit<PolicyVersionView, 'policyId' | 'version' | 'cedar' | 'createdAt' | 'createdBy'>) {
+  return {
+    name: p.name,
+    service: p.service,
+    effect: p.effect,
+    tools: p.tools,
+    principal: p.principal,
+    timeWindow: p.timeWindow,
+    callerIps: p.callerIps,
+    conditions: p.conditions,
+    denyMessage: p.denyMessage,
+  };
+}
+
+export function serializePolicy(p: PolicyView) {
+  return {
+    id: p.id,
+    agentId: p.agentId,
+    key: p.key,
+    ...serializeContent(p),
+    enabled: p.enabled,
+    version: p.version,
+    cedar: p.cedar,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+export function serializeVersion(v: PolicyVersionView) {
+  return { version: v.version, ...serializeContent(v), cedar: v.cedar, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy };
+}
+
+export function serializeSimulation(r: SimulationResult) {
+  return {
+    mode: 'call' as const,
+    decision: r.decision,
+    reason: r.reason,
+    rule: r.rule,
+    matchedPolicies: r.matched,
+    decidingPolicy: r.deciding,
+    draftPolicy: r.draft,
+    action: r.action,
+    principal: r.principal,
+    resource: r.resource,
+    time: r.time.toISOString(),
+    cedar: r.cedar,
+  };
+}
+
+export function serializeReplay(r: ReplaySummary) {
+  return {
+    mode: 'replay' as const,
+    from: r.from.toISOString(),
+    to: r.to.toISOString(),
+    total: r.total,
+    beforeAllowed: r.beforeAllowed,
+    beforeDenied: r.beforeDenied,
+    afterAllowed: r.afterAllowed,
+    afterDenied: r.afterDenied,
+    changed: r.changed,
+    unmatched: r.unmatched,
+    truncated: r.truncated,
+    unmatchedEntryIds: r.unmatchedEntryIds,
+    changes: r.changes.map((c) => ({
+      entryId: c.entry.id,
+      recordedDecision: c.recordedDecision,
+      baselineDecision: c.baselineDecision,
+      draftDecision: c.draftDecision,
+      entry: serializeAuditEntry(c.entry),
+    })),
   };
 }

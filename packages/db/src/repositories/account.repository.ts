@@ -61,10 +61,6 @@ export async function isApiTokenActive(db: Db, id: string): Promise<boolean> {
   return !!r;
 }
 
-export async function touchApiToken(db: Db, id: string): Promise<void> {
-  await db.updateTable('api_tokens').set({ last_used_at: new Date() }).where('id', '=', id).execute();
-}
-
 export async function insertSignInCode(
   db: Db,
   values: { accountId: string; digest: string; kind: 'code' | 'link'; expiresAt: Date },
@@ -107,17 +103,6 @@ export async function insertSession(db: Db, values: { accountId: string; digest:
     .returning('id')
     .executeTakeFirstOrThrow();
   return r.id;
-}
-
-export async function findActiveSessionByDigest(db: Db, digest: string) {
-  return db
-    .selectFrom('sessions')
-    .innerJoin('accounts', 'accounts.id', 'sessions.account_id')
-    .select(['sessions.id', 'sessions.account_id', 'sessions.expires_at', 'accounts.email', 'accounts.name as account_name'])
-    .where('sessions.token_digest', '=', digest)
-    .where('sessions.revoked_at', 'is', null)
-    .where('sessions.expires_at', '>', new Date())
-    .executeTakeFirst();
 }
 
 export async function isSessionActive(db: Db, id: string): Promise<boolean> {

@@ -126,10 +126,6 @@ export async function findAuditEntryById(db: Db, id: string, scope: AuditScope):
     .executeTakeFirst();
 }
 
-export async function findAuditEntryPosition(db: Db, id: string): Promise<{ seq: number; timestamp: Date; id: string } | undefined> {
-  return db.selectFrom('audit_entries').select(['seq', 'timestamp', 'id']).where('id', '=', id).executeTakeFirst();
-}
-
 export async function findLatestAuditSeq(db: Db): Promise<number> {
   const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
   return Number(row?.seq ?? 0);
@@ -139,19 +135,6 @@ export async function findLatestAuditSeq(db: Db): Promise<number> {
 export async function insertAuditEntries(db: Db, rows: NewAuditEntryRow[]): Promise<{ id: string; seq: number; timestamp: Date }[]> {
   if (rows.length === 0) return [];
   return db.insertInto('audit_entries').values(rows).returning(['id', 'seq', 'timestamp']).execute();
-}
-
-export async function recordAuditOutcome(
-  db: Db,
-  id: string,
-  outcome: { durationMs: number; upstreamStatus: string | null; upstreamError: string | null },
-): Promise<void> {
-  await db
-    .updateTable('audit_entries')
-    .set({ duration_ms: outcome.durationMs, upstream_status: outcome.upstreamStatus, upstream_error: outcome.upstreamError, completed_at: new Date() })
-    .where('id', '=', id)
-    .where('completed_at', 'is', null)
-    .execute();
 }
 
 export async function purgeAuditEntriesBefore(db: Db, cutoff: Date): Promise<number> {
@@ -269,11 +252,25 @@ function rollupRange(
     .then((r) => r.rows);
 }
 
-export async function findAuditTimeBounds(db: Db, scope: AuditScope): Promise<{ min: Date | null; max: Date | null }> {
-  const row = await db
-    .selectFrom('audit_entries')
-    .select((eb) => [eb.fn.min('timestamp').as('min'), eb.fn.max('timestamp').as('max')])
-    .where((eb) => scopeCondition(eb, scope))
-    .executeTakeFirst();
-  return { min: (row?.min as Date | null) ?? null, max: (row?.max as Date | null) ?? null };
+export interface AuditOutcome {
+  id: string;
+  durationMs: number;
+  upstreamStatus: string | null;
+  upstreamError: string | null;
+}
+
+/**
+ * Fills the outcome of many entries in one statement (four array parameters, whatever the batch size).
+ * Only entries whose outcome is still empty change: the append-only trigger allows one fill.
+ */
+export async function recordAuditOutcomes(db: Db, outcomes: readonly AuditOutcome[]): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const r = await sql`
+    update audit_entries a
+    set duration_ms = v.duration_ms, upstream_status = v.upstream_status, upstream_error = v.upstream_error, completed_at = now()
+    from unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => Math.max(0, Math.round(o.durationMs)))}::int[],
+                ${outcomes.map((o) => o.upstreamStatus)}::text[], ${outcomes.map((o) => o.upstreamError)}::text[])
+      as v(id, duration_ms, upstream_status, upstream_error)
+    where a.id = v.id and a.completed_at is null`.execute(db);
+  return Number(r.numAffectedRows ?? 0);
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { DB, Json, Policies, PolicyVersions } from '../types.ts';
 
 type Db = Kysely<DB>;
@@ -28,11 +28,6 @@ export async function findPolicyById(db: Db, id: string): Promise<PolicyWithCont
 export async function findPoliciesByIds(db: Db, ids: readonly string[]): Promise<PolicyWithContentRow[]> {
   if (ids.length === 0) return [];
   return withCurrentVersion(db).where('policies.id', 'in', ids as string[]).execute();
-}
-
-export async function listPolicyVersions(db: Db, policyIds: readonly string[]): Promise<PolicyVersionRow[]> {
-  if (policyIds.length === 0) return [];
-  return db.selectFrom('policy_versions').selectAll().where('policy_id', 'in', policyIds as string[]).orderBy('version', 'desc').execute();
 }
 
 export async function findPolicyVersion(db: Db, policyId: string, version: number): Promise<PolicyVersionRow | undefined> {
@@ -120,4 +115,12 @@ export async function listPolicyVersionsWithAuthors(db: Db, policyIds: readonly 
     .orderBy('policy_versions.policy_id')
     .orderBy('policy_versions.version', 'desc')
     .execute();
+}
+
+/** A fingerprint of an agent's policies that changes with any toggle, save, creation or removal. */
+export async function findPolicyRevision(db: Db, agentId: string): Promise<string> {
+  const r = await sql<{ revision: string | null }>`
+    select md5(string_agg(id::text || ':' || current_version || ':' || enabled, ',' order by id)) as revision
+    from policies where agent_id = ${agentId}`.execute(db);
+  return r.rows[0]?.revision ?? 'none';
 }

@@ -55,34 +55,3 @@ export async function listToolsOfAgent(db: Db, agentId: string): Promise<AgentTo
     .orderBy('t.name')
     .execute();
 }
-
-export interface AuditOutcome {
-  id: string;
-  durationMs: number;
-  upstreamStatus: string | null;
-  upstreamError: string | null;
-}
-
-/**
- * Fills the outcome of many entries in one statement (four array parameters, whatever the batch size).
- * Only entries whose outcome is still empty change: the append-only trigger allows one fill.
- */
-export async function recordAuditOutcomes(db: Db, outcomes: readonly AuditOutcome[]): Promise<number> {
-  if (outcomes.length === 0) return 0;
-  const r = await sql`
-    update audit_entries a
-    set duration_ms = v.duration_ms, upstream_status = v.upstream_status, upstream_error = v.upstream_error, completed_at = now()
-    from unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => Math.max(0, Math.round(o.durationMs)))}::int[],
-                ${outcomes.map((o) => o.upstreamStatus)}::text[], ${outcomes.map((o) => o.upstreamError)}::text[])
-      as v(id, duration_ms, upstream_status, upstream_error)
-    where a.id = v.id and a.completed_at is null`.execute(db);
-  return Number(r.numAffectedRows ?? 0);
-}
-
-/** A fingerprint of an agent's policies that changes with any toggle, save, creation or removal. */
-export async function findPolicyRevision(db: Db, agentId: string): Promise<string> {
-  const r = await sql<{ revision: string | null }>`
-    select md5(string_agg(id::text || ':' || current_version || ':' || enabled, ',' order by id)) as revision
-    from policies where agent_id = ${agentId}`.execute(db);
-  return r.rows[0]?.revision ?? 'none';
-}

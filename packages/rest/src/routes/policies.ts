@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { Core, PolicyVersionView, PolicyView, ReplaySummary, SimulationResult } from '@wicket/core';
+import type { Core } from '@wicket/core';
 import type { RestEnv } from '../auth.ts';
 import { validationErrorFromZod } from '../errors.ts';
-import { serializeAuditEntry } from '../serialize.ts';
+import { serializePolicy, serializeReplay, serializeSimulation, serializeVersion } from '../serialize.ts';
 import { jsonBody, uuid, validParams } from '../validation.ts';
 
 /*
@@ -17,79 +17,6 @@ import { jsonBody, uuid, validParams } from '../validation.ts';
  *   POST /agents/:id/policies/simulate    {"mode": "call", …} or {"mode": "replay", …} (see below)
  * Owners only: anyone else gets 404, as for a missing agent or policy.
  */
-
-function serializeContent(p: Omit<PolicyVersionView, 'policyId' | 'version' | 'cedar' | 'createdAt' | 'createdBy'>) {
-  return {
-    name: p.name,
-    service: p.service,
-    effect: p.effect,
-    tools: p.tools,
-    principal: p.principal,
-    timeWindow: p.timeWindow,
-    callerIps: p.callerIps,
-    conditions: p.conditions,
-    denyMessage: p.denyMessage,
-  };
-}
-
-function serializePolicy(p: PolicyView) {
-  return {
-    id: p.id,
-    agentId: p.agentId,
-    key: p.key,
-    ...serializeContent(p),
-    enabled: p.enabled,
-    version: p.version,
-    cedar: p.cedar,
-    createdAt: p.createdAt.toISOString(),
-    updatedAt: p.updatedAt.toISOString(),
-  };
-}
-
-function serializeVersion(v: PolicyVersionView) {
-  return { version: v.version, ...serializeContent(v), cedar: v.cedar, createdAt: v.createdAt.toISOString(), createdBy: v.createdBy };
-}
-
-function serializeSimulation(r: SimulationResult) {
-  return {
-    mode: 'call' as const,
-    decision: r.decision,
-    reason: r.reason,
-    rule: r.rule,
-    matchedPolicies: r.matched,
-    decidingPolicy: r.deciding,
-    draftPolicy: r.draft,
-    action: r.action,
-    principal: r.principal,
-    resource: r.resource,
-    time: r.time.toISOString(),
-    cedar: r.cedar,
-  };
-}
-
-function serializeReplay(r: ReplaySummary) {
-  return {
-    mode: 'replay' as const,
-    from: r.from.toISOString(),
-    to: r.to.toISOString(),
-    total: r.total,
-    beforeAllowed: r.beforeAllowed,
-    beforeDenied: r.beforeDenied,
-    afterAllowed: r.afterAllowed,
-    afterDenied: r.afterDenied,
-    changed: r.changed,
-    unmatched: r.unmatched,
-    truncated: r.truncated,
-    unmatchedEntryIds: r.unmatchedEntryIds,
-    changes: r.changes.map((c) => ({
-      entryId: c.entry.id,
-      recordedDecision: c.recordedDecision,
-      baselineDecision: c.baselineDecision,
-      draftDecision: c.draftDecision,
-      entry: serializeAuditEntry(c.entry),
-    })),
-  };
-}
 
 const idParam = validParams(z.object({ id: uuid }));
 /** The policy fields themselves are checked by core, which names the offending field. */
