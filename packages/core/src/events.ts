@@ -5,7 +5,21 @@ export interface CoreEvents {
   'policies.changed': { agentId: string };
   'agent.changed': { agentId: string };
   'member.changed': { agentId: string; memberId: string };
-  'audit.committed': { maxSeq: number };
+  'audit.committed': AuditCommitted;
+}
+
+/** One committed insert statement into audit_entries (it wakes the live stream's readers). */
+export interface AuditCommitted {
+  /** The largest seq of the statement: every smaller seq is final, so it is a head the readers may read to. */
+  maxSeq: number;
+  /**
+   * The smallest seq of the statement, the agents of its rows and their members (by id). With all three,
+   * readers whose filter and visibility match none of them skip the statement's seqs without a read;
+   * without them every reader reads.
+   */
+  minSeq?: number;
+  agentIds?: string[];
+  memberIds?: string[];
 }
 
 export class CoreEventBus {
