@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { AuditWriter, createCore, createLogger, type Core } from '@wicket/core';
 import { createDatabase, migrateToLatest, repo, type Database } from '@wicket/db';
-import { FetchForwarder } from '@wicket/proxy';
+import { HttpForwarder } from '@wicket/proxy';
 import { findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
 import { buildApp } from '../../apps/server/src/app.ts';
 
@@ -83,14 +83,13 @@ function cpuMicros(child: ChildProcess): Promise<number> {
 
 /** Statement kinds of the call path, for "where the time goes". */
 const STATEMENTS: [string, RegExp][] = [
-  ['caller (key digest → member, agent)', /from "member_keys"/],
-  ['policy revision', /md5\(string_agg/],
-  ['route (connector, tool, enabled)', /from "connectors" as "c"/],
-  ['audit INSERT (group commit)', /^insert into "audit_entries"/],
+  ['caller, route and policy revision (one lookup)', /from member_keys k/],
+  ['policy reload (only after a change)', /from "policies"/],
+  ['audit INSERT (group commit)', /^insert into "?audit_entries/],
   ['outcome UPDATE (batched, off the path)', /^\s*update audit_entries a/],
 ];
 
-async function runServer(forwarder: 'fetch' | 'sdk'): Promise<void> {
+async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
   const durations = new Map<string, number[]>();
   const database = await createDatabase({
     url: dbUrl(DB_NAME),
@@ -124,7 +123,9 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 function spawn(role: string, ...args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_PROFILE=DIR writes a V8 CPU profile of each server process there (open it in Chrome DevTools).
+  const profile = role === 'server' && process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.once('message', (m: { url: string }) => resolve({ child, url: m.url }));
@@ -297,12 +298,14 @@ async function auditWriteBench(database: Database, agentId: string): Promise<Rec
     resource: 'GitHubMCP::Service::"github"',
     caller_ip: '127.0.0.1',
     tool_args: JSON.stringify({ owner: 'acme', repo: 'api', page: 1 }),
-    decision: 'ALLOW',
+    decision: 'ALLOW' as const,
     reason: 'Allowed by policy "Bench" (bench, v1).',
     policy_id: null,
     matched_policy_ids: [] as string[],
     matched_policies: '[]',
     principal: 'GitHubMCP::Member::"bench"',
+    duration_ms: null,
+    completed_at: null,
   });
   const out: Record<string, { rows: number; perSecond: number; note: string }> = {};
   const seconds = SECONDS;
@@ -331,10 +334,10 @@ async function auditWriteBench(database: Database, agentId: string): Promise<Rec
   const mean = batches.reduce((a, b) => a + b, 0) / batches.length;
   out['group commit (256 concurrent callers, one awaited commit each)'] = { ...gc, note: `mean ${mean.toFixed(0)} rows per INSERT, ${batches.length} commits` };
 
-  const single = await producers(256, () => repo.insertAuditEntries(db, [row()]));
+  const single = await producers(256, () => repo.insertAuditEntryBatch(db, [row()]));
   out['one INSERT per row (256 concurrent callers, pool of 10)'] = { ...single, note: 'each row its own commit' };
 
-  const multi = await producers(1, () => repo.insertAuditEntries(db, Array.from({ length: 256 }, row)), 256);
+  const multi = await producers(1, () => repo.insertAuditEntryBatch(db, Array.from({ length: 256 }, row)), 256);
   out['multi-row INSERT of 256 rows, one writer'] = { ...multi, note: 'the group-commit statement without callers' };
 
   const client = new pg.Client({ connectionString: dbUrl(DB_NAME) });
@@ -407,9 +410,9 @@ async function main(): Promise<void> {
     agents.push({ policies, agentId: agent.id, key, memberId: member.id });
   }
 
-  const server = await spawn('server', 'fetch');
+  const server = await spawn('server', 'http');
   const sdkServer = await spawn('server', 'sdk');
-  const direct = new FetchForwarder();
+  const direct = new HttpForwarder();
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
   // Answers other than a forwarded result, by HTTP status (or client-side failure), over the whole run.
   const failures = new Map<string, number>();
@@ -454,6 +457,20 @@ async function main(): Promise<void> {
   log('|---|---:|---:|---:|');
   for (const q of await queryStats(server.child)) log(`| ${q.kind} | ${q.count} | ${f1(q.p50)} | ${f1(q.p95)} |`);
   log();
+  if (process.env.BENCH_ONLY) {
+    // Profiling runs (BENCH_ONLY=single: the run above; BENCH_ONLY=64: then 64 clients, 10 policies):
+    // stop the servers gracefully so that --cpu-prof writes its file.
+    if (process.env.BENCH_ONLY === '64') {
+      const cpuBefore = await cpuMicros(server.child);
+      const p = summary(await closedLoop(64, SECONDS, viaProxy(server.url, agents[0].key)));
+      log(`64 clients: p50 ${f1(p.p50)} ms, ${f0(p.rate)} calls/s, proxy CPU ${f0(((await cpuMicros(server.child)) - cpuBefore) / p.calls)} µs/call`);
+    }
+    for (const c of [server.child, sdkServer.child, upstream.child]) c.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 1500));
+    await database.close();
+    await admin.end();
+    return;
+  }
 
   const rows: string[] = [];
   const loads: { label: string; run: (call: () => Promise<boolean>) => Promise<Run> }[] = [
@@ -562,7 +579,7 @@ async function main(): Promise<void> {
 }
 
 const role = process.argv[2];
-const job = role === 'upstream' ? runUpstream() : role === 'server' ? runServer((process.argv[3] as 'fetch' | 'sdk') ?? 'fetch') : main();
+const job = role === 'upstream' ? runUpstream() : role === 'server' ? runServer((process.argv[3] as 'http' | 'sdk') ?? 'http') : main();
 job.catch((error: unknown) => {
   console.error(error);
   process.exit(1);

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecisionService, type Access, type Core } from '@wicket/core';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -31,10 +32,10 @@ describe('DecisionService: the policies the proxy decides with', () => {
   });
 
   it('changes revision with every create, save, toggle and rollback, and holds only enabled policies', async () => {
-    const revisions = new Set<string>();
+    const revisions: string[] = [];
     const load = async () => {
       const p = await core.decisions.loadAgentPolicies(agentId);
-      revisions.add(p.revision);
+      revisions.push(p.revision);
       return p;
     };
     expect((await load()).policies).toEqual([]);
@@ -67,8 +68,10 @@ describe('DecisionService: the policies the proxy decides with', () => {
     expect(loaded.policies[0].version).toBe(3);
     expect(core.decisions.decide(loaded, request('delete_file')).decision).toBe('DENY');
 
-    // none, v1, v2, disabled, enabled again (same state as v2-enabled: same revision), v3
-    expect(revisions.size).toBe(5);
+    // none, v1, v2, disabled, enabled again, v3: the agent's counter, raised by the database with each
+    // change (re-enabling makes a new revision even though the state equals an earlier one).
+    expect(revisions).toHaveLength(6);
+    for (let i = 1; i < revisions.length; i++) expect(Number(revisions[i])).toBeGreaterThan(Number(revisions[i - 1]));
   });
 
   it('sees a change made through another DecisionService on the same database at once', async () => {
@@ -86,6 +89,22 @@ describe('DecisionService: the policies the proxy decides with', () => {
     expect(after.revision).not.toBe(before.revision);
     expect(after.policies).toEqual([]);
     await core.policies.setEnabled(access, p.id, true);
+  });
+
+  it('sees a change written straight into the policies table (psql, a restore script) on the next load', async () => {
+    const db = t.testDb.database.db;
+    const before = await core.decisions.loadAgentPolicies(agentId);
+    expect(before.policies.length).toBeGreaterThan(0);
+    await sql`update policies set enabled = false where agent_id = ${agentId}`.execute(db);
+    const disabled = await core.decisions.loadAgentPolicies(agentId);
+    expect(disabled.revision).not.toBe(before.revision);
+    expect(disabled.policies).toEqual([]);
+    // A change raises its own agent's revision only.
+    const other = await t.f.agent({ services: ['github'] });
+    const untouched = await core.decisions.loadAgentPolicies(other.id);
+    await sql`update policies set enabled = true where agent_id = ${agentId}`.execute(db);
+    expect((await core.decisions.loadAgentPolicies(agentId)).policies.length).toBe(before.policies.length);
+    expect(await core.decisions.loadAgentPolicies(other.id)).toBe(untouched);
   });
 
   it('decides a one-off policy set without disturbing the agent', async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { AuditWriter } from '@wicket/core';
+import type { AuditEntryInsert } from '@wicket/db';
 import { PROBE, startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
 
 // Spec §4: the entry is committed before the upstream is called (checked BY the upstream, reading the
@@ -14,11 +15,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('audit entries are committed before forwarding', () => {
   let w: ProxyWorld;
   let c: CallerSetup;
+  let direct: CallerSetup;
   const batches: number[] = [];
 
   beforeAll(async () => {
     w = await startProxyWorld({ proxy: { audit: { onBatch: (b) => batches.push(b.rows), commitTimeoutMs: 3_000 } } });
     c = await w.caller({ services: ['github'] });
+    // Rows written straight through an AuditWriter belong to this agent: they get no outcome, and
+    // w.settled(c.agent.id) waits for every entry of its agent to have one.
+    direct = await w.caller({ services: ['github'] });
   });
   afterAll(async () => w?.close());
 
@@ -57,16 +62,7 @@ describe('audit entries are committed before forwarding', () => {
     const writer = new AuditWriter(w.db, w.core.events, w.core.logger, { maxBatch: 100 });
     const sizes: number[] = [];
     const observed = new AuditWriter(w.db, w.core.events, w.core.logger, { maxBatch: 100, onBatch: (b) => sizes.push(b.rows) });
-    const row = (i: number) => ({
-      id: randomUUID(),
-      timestamp: new Date(),
-      agent_id: c.agent.id,
-      agent_name: c.agent.name,
-      service: 'github',
-      tool: `batch_${i}`,
-      decision: 'ALLOW' as const,
-      tool_args: '{}',
-    });
+    const row = (i: number) => fullRow({ tool: `batch_${i}` });
     const first = await Promise.all(Array.from({ length: 50 }, (_, i) => observed.write(row(i))));
     expect(sizes).toEqual([50]);
     expect(new Set(first.map((e) => e.seq)).size).toBe(50);
@@ -80,6 +76,75 @@ describe('audit entries are committed before forwarding', () => {
     await writer.close();
     await observed.close();
     await expect(observed.write(row(999))).rejects.toThrow(/closed/);
+  });
+
+  /** A complete row as the proxy writes it, with `over` replacing some columns. */
+  const fullRow = (over: Partial<AuditEntryInsert> = {}): AuditEntryInsert => ({
+    id: randomUUID(),
+    timestamp: new Date(),
+    agent_id: direct.agent.id,
+    agent_name: direct.agent.name,
+    member_id: null,
+    member_name: '',
+    member_key_id: null,
+    session_id: null,
+    service: 'github',
+    tool: 'list_repositories',
+    action: '',
+    resource: '',
+    caller_ip: null,
+    tool_args: '{}',
+    decision: 'ALLOW',
+    reason: '',
+    policy_id: null,
+    matched_policy_ids: [],
+    matched_policies: '[]',
+    principal: '',
+    duration_ms: null,
+    completed_at: null,
+    ...over,
+  });
+
+  it('the batch INSERT (one array per column) stores every column of every row exactly, whatever the text', async () => {
+    const writer = new AuditWriter(w.db, w.core.events, w.core.logger);
+    // Texts that an array literal must quote or escape: NULL, braces, commas, quotes, backslashes, spaces, unicode.
+    const awkward = ['NULL', 'null', '{a,b}', 'comma, "quoted" \\ backslash', '  padded  ', 'é ☃ 𝄞', '', '\\N'];
+    const policyIds = [randomUUID(), randomUUID()];
+    const rows = awkward.map((text, i) =>
+      fullRow({
+        timestamp: new Date(Date.UTC(2026, 10, 22, 8, 0, 0, 123 + i)),
+        member_id: i % 2 ? direct.member.id : null,
+        member_name: text,
+        member_key_id: i % 2 ? text : null,
+        session_id: i % 3 ? null : text,
+        tool: `odd_${i}`,
+        action: text,
+        resource: text,
+        caller_ip: i % 2 ? '2001:db8::1' : null,
+        tool_args: JSON.stringify({ text, nested: { list: [text, 1, null, true] } }),
+        decision: i % 2 ? 'DENY' : 'ALLOW',
+        reason: `Denied: ${text}`,
+        policy_id: i % 2 ? policyIds[0] : null,
+        matched_policy_ids: i % 2 ? policyIds : i % 4 ? [policyIds[1]] : [],
+        matched_policies: JSON.stringify([{ name: text }]),
+        principal: text,
+        duration_ms: i % 2 ? i * 7 : null,
+        completed_at: i % 2 ? new Date(Date.UTC(2026, 10, 22, 8, 0, 1)) : null,
+      }),
+    );
+    const committed = await Promise.all(rows.map((r) => writer.write(r)));
+    await writer.close();
+    expect(new Set(committed.map((e) => e.seq)).size).toBe(rows.length);
+    const stored = await w.db.selectFrom('audit_entries').selectAll().where('id', 'in', rows.map((r) => r.id)).execute();
+    const byId = new Map(stored.map((r) => [r.id, r]));
+    for (const r of rows) {
+      const got = byId.get(r.id)!;
+      expect({ ...got, tool_args: JSON.stringify(got.tool_args), matched_policies: JSON.stringify(got.matched_policies), timestamp: new Date(got.timestamp), completed_at: got.completed_at && new Date(got.completed_at) }).toMatchObject({
+        ...r,
+        matched_policy_ids: r.matched_policy_ids,
+      });
+      expect(got.tool_args).toEqual(JSON.parse(r.tool_args));
+    }
   });
 
   it('the outcome is filled once: a second fill is refused by the database', async () => {

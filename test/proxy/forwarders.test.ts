@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
-import { FetchForwarder, SdkClientForwarder, type UpstreamForwarder } from '@wicket/proxy';
+import { HttpForwarder, SdkClientForwarder, type UpstreamForwarder } from '@wicket/proxy';
 import { FAIL_ARGUMENT, SLOW_MS_ARGUMENT, findDemoCatalog, startUpstreamServer, type UpstreamServer } from '@wicket/upstream-demo';
 
 // Both forwarders against real MCP SDK servers: the same answers classified the same way (spec §4 forward row).
@@ -13,7 +13,7 @@ import { FAIL_ARGUMENT, SLOW_MS_ARGUMENT, findDemoCatalog, startUpstreamServer, 
 const AUTH = 'Bearer upstream-secret-0001';
 
 describe.each([
-  ['fetch', () => new FetchForwarder()],
+  ['http', () => new HttpForwarder()],
   ['sdk', () => new SdkClientForwarder()],
 ] as [string, () => UpstreamForwarder][])('%s forwarder', (_name, make) => {
   let upstream: UpstreamServer;
@@ -68,7 +68,7 @@ describe.each([
   });
 });
 
-describe('fetch forwarder with a stateful upstream', () => {
+describe('http forwarder with a stateful upstream', () => {
   let server: Server;
   let url: string;
   const transports = new Map<string, StreamableHTTPServerTransport>();
@@ -106,7 +106,7 @@ describe('fetch forwarder with a stateful upstream', () => {
   });
 
   it('initialises once, keeps the session, and initialises again once the upstream forgets it', async () => {
-    const forwarder = new FetchForwarder();
+    const forwarder = new HttpForwarder();
     const hello = (who: string) => forwarder.callTool({ url, authorization: null }, { name: 'greet', arguments: { who } }, 2_000);
     expect(await Promise.all([hello('a'), hello('b'), hello('c')])).toEqual(
       ['a', 'b', 'c'].map((who) => ({ kind: 'result', httpStatus: 200, result: { content: [{ type: 'text', text: `hello ${who}` }] } })),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -120,6 +121,33 @@ describe('POST /mcp, spec §4', () => {
       expect(big.body.error.code).toBe(-32600);
       const text = await w.rpc(c.key, null, { raw: '{}', headers: { 'Content-Type': 'text/plain' } });
       expect(text.status).toBe(415);
+    });
+
+    it('stops reading a chunked body (no Content-Length) once it passes the limit: 413, and the server carries on', async () => {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request(`${w.baseUrl}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json' } }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.write('{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":"');
+        // 5 MiB in 64 KiB chunks, over the 4 MiB default limit; the answer may come before the end.
+        const chunk = 'x'.repeat(64 * 1024);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 80) {
+            sent++;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          req.end('"}}');
+        };
+        pump();
+      });
+      expect(answer.status).toBe(413);
+      expect(JSON.parse(answer.body).error.code).toBe(-32600);
+      const ping = await w.rpc(c.key, { jsonrpc: '2.0', id: 2, method: 'ping' });
+      expect(ping.status).toBe(200);
     });
 
     it('answers an unknown method with -32601', async () => {

@@ -174,15 +174,15 @@ describe('REST agents, members and keys', () => {
     const k1 = await first.json();
     expect(Object.keys(k1).sort()).toEqual(['key', 'keyId', 'suffix']);
     expect(k1.key.endsWith(k1.suffix)).toBe(true);
-    expect((await repo.findCallerByKeyDigest(db, core.secrets.digest(k1.key)))?.member_id).toBe(memberId);
+    expect((await repo.findCaller(db, core.secrets.digest(k1.key)))?.member_id).toBe(memberId);
     // only the digest is stored
     const stored = await db.selectFrom('member_keys').selectAll().where('member_id', '=', memberId).execute();
     expect(JSON.stringify(stored)).not.toContain(k1.key);
 
     const k2 = await (await t.request(path, { method: 'PUT', token: owner.token })).json();
     expect(k2.key).not.toBe(k1.key);
-    expect(await repo.findCallerByKeyDigest(db, core.secrets.digest(k1.key))).toBeUndefined();
-    expect((await repo.findCallerByKeyDigest(db, core.secrets.digest(k2.key)))?.member_id).toBe(memberId);
+    expect(await repo.findCaller(db, core.secrets.digest(k1.key))).toBeUndefined();
+    expect((await repo.findCaller(db, core.secrets.digest(k2.key)))?.member_id).toBe(memberId);
     const listed = await (await t.request(`/api/agents/${agents['alpha-ops']}/members`, { token: member.token })).json();
     expect(listed.members).toHaveLength(1);
     expect(listed.members[0].key).toMatchObject({ keyId: k2.keyId, suffix: k2.suffix });
@@ -190,7 +190,7 @@ describe('REST agents, members and keys', () => {
     const revoked = await t.request(path, { method: 'DELETE', token: member.token });
     expect(revoked.status).toBe(200);
     expect(await revoked.json()).toMatchObject({ id: memberId, key: null });
-    expect(await repo.findCallerByKeyDigest(db, core.secrets.digest(k2.key))).toBeUndefined();
+    expect(await repo.findCaller(db, core.secrets.digest(k2.key))).toBeUndefined();
     const twice = await t.request(path, { method: 'DELETE', token: member.token });
     expect(twice.status).toBe(404);
 

@@ -74,13 +74,14 @@ function toEnginePolicy(row: repo.PolicyWithContentRow): EnginePolicy {
  *
  * For the proxy, per `tools/call`, after the spec §4 pre-checks (`precheckCall`):
  *
- *   const policies = await core.decisions.loadAgentPolicies(agent.id); // one cheap query when unchanged
+ *   const policies = await core.decisions.loadAgentPolicies(agent.id, caller.policyRevision); // no query when unchanged
  *   const decision = core.decisions.decide(policies, { agent, member, service, namespace, tool, arguments, time, callerIp });
  *
- * `loadAgentPolicies` reads the agent's policy revision from the database on every call (an aggregate
- * over the agent's policy rows: ids, current versions, enabled flags) and reloads the policies only when
- * it changed, so a toggle or save on any server instance applies to the very next call, with no event
- * to miss. The answer holds only enabled policies.
+ * The agent's policy revision is a counter in the agents row that a trigger raises in the same
+ * transaction as any change to the agent's policies. The proxy reads it with the caller's key (one
+ * lookup per call) and passes it in; other callers let `loadAgentPolicies` read it. The policies are
+ * reloaded only when it changed, so a toggle or save on any server instance applies to the very next
+ * call, with no event to miss. The answer holds only enabled policies.
  */
 export class DecisionService {
   private readonly cache = new Map<string, AgentPolicies>();
@@ -92,11 +93,15 @@ export class DecisionService {
     private readonly maxAgents = 1000,
   ) {}
 
-  /** The agent's enabled policies at their current versions, with the revision they were read at. */
-  async loadAgentPolicies(agentId: string): Promise<AgentPolicies> {
+  /**
+   * The agent's enabled policies at their current versions, with the revision they were read at.
+   * `revision`: the agent's policy revision, when the caller has just read it (the proxy reads it with
+   * the member key); otherwise it is read here.
+   */
+  async loadAgentPolicies(agentId: string, revision?: string): Promise<AgentPolicies> {
     // Revision first, then the rows: a change in between pairs an old revision with newer rows, which
     // the next call's revision read corrects. The other order could keep stale rows under a new revision.
-    const revision = await repo.findPolicyRevision(this.db, agentId);
+    revision ??= await repo.findPolicyRevision(this.db, agentId);
     const cached = this.cache.get(agentId);
     if (cached && cached.revision === revision) {
       this.cache.delete(agentId);

@@ -1,8 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { preparedName } from './prepared.ts';
 import type { DB } from './types.ts';
 
 export type DatabaseKind = 'postgres' | 'pglite';
@@ -48,7 +49,7 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes as any });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), log });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), log });
   const listeners = new Map<string, Set<(payload: string) => void>>();
   let listenClient: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
@@ -100,6 +101,29 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
       await client?.end().catch(() => {});
       await db.destroy();
     },
+  };
+}
+
+/** The pool as Kysely sees it, sending texts declared with `preparedText` as named prepared statements. */
+function preparingPool(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let view = wrapped.get(client);
+      if (!view) {
+        view = {
+          query(sqlText: string, parameters: readonly unknown[]) {
+            const name = preparedName(sqlText);
+            return name ? client.query({ name, text: sqlText, values: parameters as unknown[] }) : client.query(sqlText, parameters as unknown[]);
+          },
+          release: () => client.release(),
+        } as unknown as PostgresPoolClient;
+        wrapped.set(client, view);
+      }
+      return view;
+    },
+    end: () => pool.end(),
   };
 }
 

@@ -3,4 +3,4 @@ export { migrateToLatest, migrationsFolder } from './migrate.ts';
 export { PGliteDialect } from './pglite-dialect.ts';
 export type * from './types.ts';
 export * as repo from './repositories/index.ts';
-export type { AuditCriteria, AuditScope, AuditEntryRow, NewAuditEntryRow, KeysetPosition, StatsRow, StatsGranularity } from './repositories/audit-entry.repository.ts';
+export type { AuditCriteria, AuditScope, AuditEntryInsert, AuditEntryRow, NewAuditEntryRow, KeysetPosition, StatsRow, StatsGranularity } from './repositories/audit-entry.repository.ts';

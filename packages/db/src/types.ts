@@ -47,6 +47,7 @@ export interface Agents {
   created_by: string | null;
   id: Generated<string>;
   name: string;
+  policy_revision: Generated<number>;
   status: Generated<string>;
   tags: Generated<string[]>;
   timezone: Generated<string>;

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import { ProxyService, type AuditWriterOptions, type Core, type RateLimitOptions } from '@wicket/core';
 import { createMcpHandlers, type ProxyMetrics } from './mcp-route.ts';
-import { FetchForwarder, SdkClientForwarder, type UpstreamForwarder } from './upstream.ts';
+import { HttpForwarder, SdkClientForwarder, type UpstreamForwarder } from './upstream.ts';
 
 export type { ProxyMetrics } from './mcp-route.ts';
-export { FetchForwarder, SdkClientForwarder, type ForwardResult, type UpstreamForwarder, type UpstreamCallTarget } from './upstream.ts';
+export { HttpForwarder, SdkClientForwarder, type ForwardResult, type UpstreamForwarder, type UpstreamCallTarget } from './upstream.ts';
 
 export interface McpProxyOptions {
   /** Time of decisions and audit timestamps. Default: the system clock. */
@@ -15,8 +15,8 @@ export interface McpProxyOptions {
   upstreamTimeoutMs?: number;
   /** Reverse proxies in front of Wicket whose X-Forwarded-For is believed. Default 0 (socket address). */
   trustedProxyHops?: number;
-  /** `fetch` (default): lean JSON-RPC over fetch; `sdk`: the official SDK Client (see docs/proxy.md). */
-  forwarder?: 'fetch' | 'sdk' | UpstreamForwarder;
+  /** `http` (default): lean JSON-RPC over node:http; `sdk`: the official SDK Client (see docs/proxy.md). */
+  forwarder?: 'http' | 'sdk' | UpstreamForwarder;
   metrics?: ProxyMetrics;
   /** Group-commit writer settings. */
   audit?: AuditWriterOptions;
@@ -50,7 +50,7 @@ export function createMcpProxy(core: Core, options: McpProxyOptions = {}): McpPr
     },
   );
   const forwarder =
-    typeof options.forwarder === 'object' ? options.forwarder : options.forwarder === 'sdk' ? new SdkClientForwarder() : new FetchForwarder();
+    typeof options.forwarder === 'object' ? options.forwarder : options.forwarder === 'sdk' ? new SdkClientForwarder() : new HttpForwarder();
   const handlers = createMcpHandlers({
     service,
     forwarder,

@@ -100,6 +100,27 @@ function storableUpstreamMessage(message: string, args: Record<string, unknown>)
   return text;
 }
 
+/** A Node request body as text; null (and the rest discarded) once it passes `max` bytes. */
+function readIncoming(incoming: IncomingMessage, max: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > max) {
+        incoming.off('data', onData);
+        incoming.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    incoming.on('data', onData);
+    incoming.once('end', () => resolve(size > max ? null : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    incoming.once('error', reject);
+  });
+}
+
 export function createMcpHandlers(options: McpRouteOptions) {
   const { service, forwarder, logger, metrics } = options;
   const count = (outcome: Outcome) => metrics.proxyRequests?.inc({ outcome });
@@ -114,6 +135,9 @@ export function createMcpHandlers(options: McpRouteOptions) {
   async function readBody(c: Context): Promise<string | null> {
     const declared = Number(c.req.header('content-length') ?? NaN);
     if (declared > options.maxBodyBytes) return null;
+    // On the Node server, straight from the socket's message: no WHATWG stream in between.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    if (incoming && !incoming.readableDidRead) return readIncoming(incoming, options.maxBodyBytes);
     const body = c.req.raw.body;
     if (!body) return '';
     const reader = body.getReader();
@@ -280,7 +304,9 @@ export function createMcpHandlers(options: McpRouteOptions) {
     const id: JsonRpcId = isRequest ? (message as JSONRPCRequest).id : null;
 
     try {
-      const caller = await service.authenticate(c.req.header('authorization'));
+      // For a tools/call, the key lookup also reads the call's route: one round trip before the decision.
+      const toolName = isRequest && (message as JSONRPCRequest).method === 'tools/call' ? (message as JSONRPCRequest).params?.name : undefined;
+      const caller = await service.authenticate(c.req.header('authorization'), typeof toolName === 'string' ? toolName : undefined);
       if (!caller) {
         count('unauthenticated');
         return rpcError(401, id, RpcCode.InvalidRequest, 'Unauthorized: send Authorization: Bearer <member key>', {

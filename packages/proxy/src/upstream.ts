@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, LATEST_PROTOCOL_VERSION, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
@@ -54,8 +56,41 @@ class TimeoutSignal {
   }
 }
 
+/** A call's deadline without AbortController (cheaper on the hot path): what to cancel when it passes. */
+class Deadline {
+  timedOut = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly cancels = new Set<() => void>();
+  constructor(ms: number) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      for (const cancel of this.cancels) cancel();
+      this.cancels.clear();
+    }, ms);
+  }
+  /** Runs `cancel` when the deadline passes (at once if it has); returns a function that unregisters it. */
+  onExpire(cancel: () => void): () => void {
+    if (this.timedOut) {
+      cancel();
+      return () => {};
+    }
+    this.cancels.add(cancel);
+    return () => this.cancels.delete(cancel);
+  }
+  clear(): void {
+    clearTimeout(this.timer);
+    this.cancels.clear();
+  }
+}
+
+class DeadlinePassed extends Error {
+  constructor() {
+    super('upstream deadline passed');
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
-// Lean forwarder: plain fetch, one POST per call once the upstream session is initialised.
+// Lean forwarder: node:http with keep-alive, one POST per call once the upstream session is initialised.
 
 interface Session {
   protocolVersion: string;
@@ -79,53 +114,72 @@ class HttpAnswerError extends Error {
   }
 }
 
-/** Reads JSON-RPC messages from an SSE body until `wanted` answers; other messages (notifications) are skipped. */
-async function readSseAnswer(body: ReadableStream<Uint8Array>, wanted: number): Promise<RpcMessage | null> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      buffer += value ? decoder.decode(value, { stream: true }) : decoder.decode();
-      let end: number;
-      while ((end = buffer.search(/\r?\n\r?\n/)) !== -1) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + (buffer.startsWith('\r\n', end) ? 4 : 2));
-        const data = block
-          .split(/\r?\n/)
-          .filter((line) => line.startsWith('data:'))
-          .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-          .join('\n');
-        if (!data) continue;
-        const message = JSON.parse(data) as RpcMessage;
-        if (message && message.id === wanted && ('result' in message || 'error' in message)) return message;
-      }
-      if (done) return null;
+const IDLE_SOCKET_MS = 4_000;
+/** Largest upstream answer read (a tool result is relayed whole, so it is held in memory once). */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** After the answer arrived on an SSE stream, how long the rest of the stream may take before the socket is dropped. */
+const SSE_TAIL_MS = 5_000;
+
+/**
+ * Incremental reader of `text/event-stream` bodies: feed it chunks, it returns the JSON-RPC message that
+ * answers `wanted` once its event is complete; other events (notifications, progress) are skipped.
+ */
+class SseAnswerReader {
+  private buffer = '';
+  private readonly decoder = new TextDecoder();
+  constructor(private readonly wanted: number) {}
+
+  push(chunk: Uint8Array | null): RpcMessage | null {
+    this.buffer += chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+    let end: number;
+    while ((end = this.buffer.search(/\r?\n\r?\n/)) !== -1) {
+      const block = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end + (this.buffer.startsWith('\r\n', end) ? 4 : 2));
+      const data = block
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+        .join('\n');
+      if (!data) continue;
+      const message = JSON.parse(data) as RpcMessage;
+      if (message && message.id === this.wanted && ('result' in message || 'error' in message)) return message;
     }
-  } finally {
-    reader.cancel().catch(() => {});
+    return null;
   }
 }
 
+interface PostAnswer {
+  status: number;
+  message: RpcMessage | null;
+  sessionId: string | null;
+}
+
 /**
- * Forwards with `fetch` (undici, keep-alive): per upstream (URL + credentials) it initialises an MCP
- * session once, remembers the negotiated protocol version and any `Mcp-Session-Id`, then sends each call
- * as one POST and reads a JSON or SSE answer. A session the upstream forgot (404) is initialised again
- * once. This is what the official client does on the wire, without its per-message schema validation.
+ * Forwards over `node:http`/`node:https` with keep-alive agents: per upstream (URL + credentials) it
+ * initialises an MCP session once, remembers the negotiated protocol version and any `Mcp-Session-Id`,
+ * then sends each call as one POST and reads a JSON or SSE answer. A session the upstream forgot (404)
+ * is initialised again once. This is what the official client does on the wire, without its
+ * per-message schema validation and without WHATWG streams (`fetch` cost about 0.5 ms of CPU more per
+ * call; docs/benchmarks.md).
  */
-export class FetchForwarder implements UpstreamForwarder {
+export class HttpForwarder implements UpstreamForwarder {
   private readonly sessions = new Map<string, Promise<Session>>();
+  private readonly urls = new Map<string, URL>();
+  // Idle sockets are closed after 4 s (or 1 s before the upstream's Keep-Alive timeout hint), before a
+  // typical server drops them: a call is never retried (it may not be idempotent), so a socket the
+  // upstream closed while idle must not be picked. The socket timeout does not cut a request in flight.
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo', timeout: IDLE_SOCKET_MS });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 256, scheduling: 'lifo', timeout: IDLE_SOCKET_MS });
   private nextId = 1;
 
   async callTool(target: UpstreamCallTarget, params: { name: string; arguments: Record<string, unknown> }, timeoutMs: number): Promise<ForwardResult> {
-    const timeout = new TimeoutSignal(timeoutMs);
+    const deadline = new Deadline(timeoutMs);
     try {
       for (let attempt = 0; ; attempt++) {
-        const session = await abortable(this.session(target, timeoutMs), timeout.signal);
+        const session = await untilDeadline(this.session(target, timeoutMs), deadline);
         const id = this.nextId++;
         try {
-          const { status, message } = await this.post(target, session, { jsonrpc: '2.0', id, method: 'tools/call', params }, id, timeout.signal);
+          const { status, message } = await this.post(target, session, { jsonrpc: '2.0', id, method: 'tools/call', params }, id, deadline);
           if (!message) return { kind: 'invalid_response', httpStatus: status, message: 'the upstream closed the stream without answering' };
           if ('error' in message && message.error) {
             const code = typeof message.error.code === 'number' ? message.error.code : ErrorCode.InternalError;
@@ -141,10 +195,10 @@ export class FetchForwarder implements UpstreamForwarder {
         }
       }
     } catch (error) {
-      if (timeout.timedOut || error instanceof HandshakeTimeout) return { kind: 'timeout', timeoutMs };
+      if (deadline.timedOut || error instanceof HandshakeTimeout) return { kind: 'timeout', timeoutMs };
       return classify(error);
     } finally {
-      timeout.clear();
+      deadline.clear();
     }
   }
 
@@ -160,6 +214,8 @@ export class FetchForwarder implements UpstreamForwarder {
         await fetch(url, { method: 'DELETE', headers: this.headers({ url, authorization }, session), signal: AbortSignal.timeout(2000) }).catch(() => {});
       }),
     );
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private key(target: UpstreamCallTarget): string {
@@ -171,8 +227,8 @@ export class FetchForwarder implements UpstreamForwarder {
     const key = this.key(target);
     let pending = this.sessions.get(key);
     if (!pending) {
-      const deadline = new TimeoutSignal(timeoutMs);
-      pending = this.initialize(target, deadline.signal)
+      const deadline = new Deadline(timeoutMs);
+      pending = this.initialize(target, deadline)
         .catch((error: unknown) => {
           throw deadline.timedOut ? new HandshakeTimeout() : error;
         })
@@ -186,16 +242,16 @@ export class FetchForwarder implements UpstreamForwarder {
     return pending;
   }
 
-  private async initialize(target: UpstreamCallTarget, signal: AbortSignal): Promise<Session> {
+  private async initialize(target: UpstreamCallTarget, deadline: Deadline): Promise<Session> {
     const id = this.nextId++;
     const request = { jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: CLIENT_INFO } };
     // No MCP-Protocol-Version header before the version is negotiated.
-    const { message, sessionId } = await this.post(target, { protocolVersion: '', sessionId: null }, request, id, signal);
+    const { message, sessionId } = await this.post(target, { protocolVersion: '', sessionId: null }, request, id, deadline);
     if (!message || message.error || !message.result) throw new HttpAnswerError(502, `the upstream refused to initialise: ${String(message?.error?.message ?? 'no answer')}`);
     const version = (message.result as { protocolVersion?: unknown }).protocolVersion;
     if (typeof version !== 'string' || !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) throw new HttpAnswerError(502, `the upstream speaks an unsupported MCP version: ${String(version)}`);
     const session = { protocolVersion: version, sessionId };
-    await this.post(target, session, { jsonrpc: '2.0', method: 'notifications/initialized' }, null, signal);
+    await this.post(target, session, { jsonrpc: '2.0', method: 'notifications/initialized' }, null, deadline);
     return session;
   }
 
@@ -207,36 +263,125 @@ export class FetchForwarder implements UpstreamForwarder {
     return headers;
   }
 
-  private async post(
-    target: UpstreamCallTarget,
-    session: Session,
-    body: unknown,
-    id: number | null,
-    signal: AbortSignal,
-  ): Promise<{ status: number; message: RpcMessage | null; sessionId: string | null }> {
-    const response = await fetch(target.url, { method: 'POST', headers: this.headers(target, session), body: JSON.stringify(body), signal });
-    const sessionId = response.headers.get('mcp-session-id') ?? session.sessionId;
-    if (!response.ok) {
-      const text = await response.text().catch(() => '');
-      // An upstream may put a JSON-RPC error in a non-2xx answer; the status still says it failed.
-      throw new HttpAnswerError(response.status, `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+  private url(target: UpstreamCallTarget): URL {
+    let url = this.urls.get(target.url);
+    if (!url) {
+      url = new URL(target.url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidAnswer(0, `unsupported upstream URL scheme "${url.protocol}"`);
+      this.urls.set(target.url, url);
     }
-    if (id === null || response.status === 202) {
-      await response.body?.cancel();
-      return { status: response.status, message: null, sessionId };
-    }
-    const type = (response.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
-    if (type === 'text/event-stream' && response.body) {
-      return { status: response.status, message: await readSseAnswer(response.body, id), sessionId };
-    }
-    if (type === 'application/json') {
-      const data = (await response.json()) as RpcMessage | RpcMessage[];
-      const message = (Array.isArray(data) ? data : [data]).find((m) => m && m.id === id) ?? null;
-      return { status: response.status, message, sessionId };
-    }
-    await response.body?.cancel();
-    throw new InvalidAnswer(response.status, `unexpected content type "${type}"`);
+    return url;
   }
+
+  private post(target: UpstreamCallTarget, session: Session, body: unknown, id: number | null, deadline: Deadline): Promise<PostAnswer> {
+    return this.send(target, session, Buffer.from(JSON.stringify(body)), id, deadline);
+  }
+
+  private send(target: UpstreamCallTarget, session: Session, payload: Buffer, id: number | null, deadline: Deadline): Promise<PostAnswer> {
+    const url = this.url(target);
+    const isHttps = url.protocol === 'https:';
+    return new Promise<PostAnswer>((resolve, reject) => {
+      let settled = false;
+      const finish = (error: Error | null, answer?: PostAnswer) => {
+        if (settled) return;
+        settled = true;
+        unregister();
+        if (error) reject(error);
+        else resolve(answer!);
+      };
+      const req = (isHttps ? https : http).request(url, {
+        method: 'POST',
+        agent: isHttps ? this.httpsAgent : this.httpAgent,
+        headers: { ...this.headers(target, session), 'content-length': String(payload.byteLength) },
+      });
+      const unregister = deadline.onExpire(() => {
+        req.destroy();
+        finish(new DeadlinePassed());
+      });
+      req.on('error', (error) => finish(error));
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        const sessionHeader = res.headers['mcp-session-id'];
+        const sessionId = (typeof sessionHeader === 'string' ? sessionHeader : null) ?? session.sessionId;
+        res.on('error', (error) => finish(error));
+        if (status < 200 || status >= 300) {
+          readText(res, 200).then(
+            (text) => finish(new HttpAnswerError(status, `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`)),
+            () => finish(new HttpAnswerError(status, `HTTP ${status}`)),
+          );
+          return;
+        }
+        if (id === null || status === 202) {
+          res.resume();
+          finish(null, { status, message: null, sessionId });
+          return;
+        }
+        const type = String(res.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+        if (type === 'text/event-stream') {
+          const reader = new SseAnswerReader(id);
+          let size = 0;
+          const take = (chunk: Buffer | null) => {
+            if (settled) return;
+            try {
+              if (chunk) size += chunk.byteLength;
+              if (size > MAX_ANSWER_BYTES) throw new InvalidAnswer(status, `the answer is larger than ${MAX_ANSWER_BYTES} bytes`);
+              const message = reader.push(chunk);
+              if (message) {
+                finish(null, { status, message, sessionId });
+                // Let the stream end by itself (keeps the socket for the next call), within bounds.
+                const tail = setTimeout(() => res.destroy(), SSE_TAIL_MS);
+                tail.unref();
+                res.once('close', () => clearTimeout(tail));
+              } else if (!chunk) {
+                finish(null, { status, message: null, sessionId });
+              }
+            } catch (error) {
+              res.destroy();
+              finish(error as Error);
+            }
+          };
+          res.on('data', take);
+          res.on('end', () => take(null));
+          res.on('close', () => finish(null, { status, message: null, sessionId }));
+          return;
+        }
+        if (type === 'application/json') {
+          readText(res, MAX_ANSWER_BYTES).then((text) => {
+            try {
+              const data = JSON.parse(text) as RpcMessage | RpcMessage[];
+              const message = (Array.isArray(data) ? data : [data]).find((m) => m && m.id === id) ?? null;
+              finish(null, { status, message, sessionId });
+            } catch (error) {
+              finish(error as Error);
+            }
+          }, (error: Error) => finish(error));
+          return;
+        }
+        res.resume();
+        finish(new InvalidAnswer(status, `unexpected content type "${type}"`));
+      });
+      req.end(payload);
+    });
+  }
+}
+
+/** The body as text; rejects past `max` bytes. */
+function readText(res: http.IncomingMessage, max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > max) {
+        res.destroy();
+        reject(new InvalidAnswer(res.statusCode ?? 0, `the answer is larger than ${max} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
 }
 
 class HandshakeTimeout extends Error {
@@ -247,24 +392,22 @@ class HandshakeTimeout extends Error {
 
 function classify(error: unknown): ForwardResult {
   if (error instanceof HttpAnswerError) return { kind: 'http_error', httpStatus: error.status, message: error.message };
-  if (error instanceof InvalidAnswer) return { kind: 'invalid_response', httpStatus: error.status, message: error.message };
+  if (error instanceof InvalidAnswer) return { kind: 'invalid_response', httpStatus: error.status || null, message: error.message };
   if (error instanceof SyntaxError) return { kind: 'invalid_response', httpStatus: null, message: `the answer is not JSON: ${error.message}` };
   return { kind: 'unreachable', message: errorText(error) };
 }
 
-/** Waits for `promise`, or rejects as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+/** Waits for `promise`, or rejects as soon as the deadline passes. */
+function untilDeadline<T>(promise: Promise<T>, deadline: Deadline): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const unregister = deadline.onExpire(() => reject(new DeadlinePassed()));
     promise.then(
       (v) => {
-        signal.removeEventListener('abort', onAbort);
+        unregister();
         resolve(v);
       },
       (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        unregister();
         reject(e);
       },
     );

@@ -1,11 +1,11 @@
 import type { Kysely } from 'kysely';
-import { repo, type DB, type NewAuditEntryRow } from '@wicket/db';
+import { repo, type AuditEntryInsert, type DB } from '@wicket/db';
 import { UnavailableError } from '../errors.ts';
 import type { CoreEventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 
-/** A row to insert; the id is chosen by the caller so each waiter can find its own row in the batch. */
-export type AuditRowToWrite = NewAuditEntryRow & { id: string };
+/** A row to insert (every column); the id is chosen by the caller so each waiter can find its own row in the batch. */
+export type AuditRowToWrite = AuditEntryInsert;
 
 export interface CommittedEntry {
   id: string;
@@ -24,6 +24,11 @@ export interface AuditWriterOptions {
   maxBatch?: number;
   /** Most outcomes in one UPDATE. Default 1000. */
   maxOutcomeBatch?: number;
+  /**
+   * Outcomes wait this long for company before their UPDATE goes out (they are off every call's path):
+   * at 100 calls/s, one UPDATE of ~10 rows instead of ten of one, a tenth of the database work. Default 100 ms.
+   */
+  outcomeDelayMs?: number;
   /**
    * A caller waits at most this long for its row's commit before being told the database is unavailable
    * (and its call is not forwarded). Default 10 s. Should the insert commit later after all, those rows
@@ -63,12 +68,13 @@ function describe(error: unknown): string {
  * So at low load an entry is written at once, and under load the number of commits per second stays
  * bounded by the database's round-trip time while throughput grows with the batch.
  *
- * Outcomes (filled once after the upstream answered) are batched the same way into one UPDATE, off the
- * request's path: the caller does not wait for them.
+ * Outcomes (filled once after the upstream answered) are gathered for `outcomeDelayMs` and written as one
+ * UPDATE, off the request's path: the caller does not wait for them.
  */
 export class AuditWriter {
   private readonly maxBatch: number;
   private readonly maxOutcomeBatch: number;
+  private readonly outcomeDelayMs: number;
   private readonly commitTimeoutMs: number;
   private queue: Waiter[] = [];
   private outcomes: PendingOutcome[] = [];
@@ -84,6 +90,7 @@ export class AuditWriter {
   ) {
     this.maxBatch = options.maxBatch ?? 256;
     this.maxOutcomeBatch = options.maxOutcomeBatch ?? 1000;
+    this.outcomeDelayMs = options.outcomeDelayMs ?? 100;
     this.commitTimeoutMs = options.commitTimeoutMs ?? 10_000;
   }
 
@@ -105,7 +112,13 @@ export class AuditWriter {
   /** Queues the outcome of a committed entry; written in the next outcome batch. Never throws. */
   recordOutcome(id: string, outcome: AuditOutcomeInput): void {
     this.outcomes.push({ id, ...outcome });
-    if (!this.updating) this.updating = new Promise((done) => setImmediate(() => this.drainOutcomes().finally(done)));
+    if (!this.updating) {
+      this.updating = new Promise((done) => {
+        const run = () => void this.drainOutcomes().finally(done);
+        if (this.outcomeDelayMs > 0 && !this.closed) setTimeout(run, this.outcomeDelayMs);
+        else setImmediate(run);
+      });
+    }
   }
 
   /** Waits until every queued row and outcome has been written (or failed). */
@@ -146,7 +159,7 @@ export class AuditWriter {
     const started = performance.now();
     let committed: CommittedEntry[];
     try {
-      committed = await repo.insertAuditEntries(this.db, batch.map((w) => w.row));
+      committed = await repo.insertAuditEntryBatch(this.db, batch.map((w) => w.row));
     } catch (error) {
       if (batch.length > 1 && isRowError(error)) {
         // One bad row must not fail its neighbours: write them one by one.
@@ -175,7 +188,9 @@ export class AuditWriter {
       }
       this.settle(waiter, normalised);
     }
-    if (maxSeq > 0) this.events.emit('audit.committed', { maxSeq });
+    // The batch's seq range and who it concerns: live-stream readers that can see none of it skip it.
+    const rows = batch.map((w) => w.row);
+    if (maxSeq > 0) this.events.emit('audit.committed', { maxSeq, minSeq: Math.min(...committed.map((c) => Number(c.seq))), agentIds: [...new Set(rows.map((r) => r.agent_id))], memberIds: [...new Set(rows.flatMap((r) => (r.member_id ? [r.member_id] : [])))] });
   }
 
   private async drainOutcomes(): Promise<void> {

@@ -13,6 +13,14 @@ import { RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
 
 /** The member behind a key, with the agent's state read fresh from the database (never cached). */
 export interface Caller {
+  /** The agent's policy revision, read with the key: the decision cache is current when it matches. */
+  policyRevision: string;
+  /**
+   * For a request authenticated for one `tools/call` (`authenticate(authorization, toolName)`): that
+   * tool name and its route, read in the same query as the key. `route: null`: no connector has the
+   * service; `undefined` route: the name has no `service__` prefix.
+   */
+  call?: { name: string; route: repo.CallRouteRow | null | undefined };
   keyRowId: string;
   keyId: string;
   memberId: string;
@@ -170,14 +178,23 @@ export class ProxyService {
     this.writer = new AuditWriter(deps.db, deps.events, deps.logger, options.audit);
   }
 
-  /** Key digest → member, agent, key. Null for a missing, malformed, unknown, rotated or revoked key. */
-  async authenticate(authorization: string | null | undefined): Promise<Caller | null> {
+  /**
+   * Key digest → member, agent, key; null for a missing, malformed, unknown, rotated or revoked key.
+   * With `toolName` (a `tools/call`), the call's route is read in the same query: one database round
+   * trip before the decision.
+   */
+  async authenticate(authorization: string | null | undefined, toolName?: string): Promise<Caller | null> {
     const key = bearerToken(authorization);
     if (!key) return null;
     const digest = this.deps.secrets.digest(key);
-    const row = await fromDatabase(this.deps.logger, 'key lookup', () => repo.findCallerByKeyDigest(this.deps.db, digest));
+    const parsed = toolName === undefined ? null : parseToolName(toolName);
+    const row: (repo.CallerRow & { route?: repo.CallRouteRow | null }) | undefined = await fromDatabase(this.deps.logger, 'key lookup', () =>
+      parsed ? repo.findCaller(this.deps.db, digest, parsed) : repo.findCaller(this.deps.db, digest),
+    );
     if (!row) return null;
     return {
+      policyRevision: String(row.policy_revision),
+      call: toolName === undefined ? undefined : { name: toolName, route: row.route },
       keyRowId: row.key_row_id,
       keyId: row.key_id,
       memberId: row.member_id,
@@ -220,7 +237,7 @@ export class ProxyService {
   /** The enabled services' catalog tools, prefixed, without the ones the caller could never be allowed to call. */
   async listTools(caller: Caller): Promise<ListedTool[]> {
     const [rows, policies] = await fromDatabase(this.deps.logger, 'tool list', () =>
-      Promise.all([repo.listToolsOfAgent(this.deps.db, caller.agentId), this.deps.decisions.loadAgentPolicies(caller.agentId)]),
+      Promise.all([repo.listToolsOfAgent(this.deps.db, caller.agentId), this.deps.decisions.loadAgentPolicies(caller.agentId, caller.policyRevision)]),
     );
     const agent = { trustMode: caller.trustMode };
     return rows
@@ -236,18 +253,18 @@ export class ProxyService {
   }
 
   /**
-   * Steps 4–8 of spec §4 for one `tools/call`. Every verdict that carries an entryId has had its entry
-   * committed. Throws UnavailableError when the database cannot be read or the entry cannot be committed.
+   * Steps 4–8 of spec §4 for one `tools/call`, for a caller authenticated for this tool name
+   * (`authenticate(authorization, name)`, which read the route). Every verdict that carries an entryId
+   * has had its entry committed. Throws UnavailableError when the database cannot be read or the entry
+   * cannot be committed.
    */
   async authorizeToolCall(caller: Caller, call: { name: string; arguments: Record<string, unknown> }, ctx: CallContext): Promise<ToolCallVerdict> {
+    if (caller.call?.name !== call.name) throw new Error('authorizeToolCall: the caller was not authenticated for this tool name');
     const time = this.clock();
     const parsed = parseToolName(call.name);
-    const [route, policies] = await fromDatabase(this.deps.logger, 'route lookup', () =>
-      Promise.all([
-        parsed ? repo.findCallRoute(this.deps.db, { agentId: caller.agentId, service: parsed.service, tool: parsed.tool }) : undefined,
-        this.deps.decisions.loadAgentPolicies(caller.agentId),
-      ]),
-    );
+    const route = caller.call.route ?? undefined;
+    // No query when the cached set is at the caller's revision (the usual case).
+    const policies = await fromDatabase(this.deps.logger, 'policy load', () => this.deps.decisions.loadAgentPolicies(caller.agentId, caller.policyRevision));
     const service = parsed?.service ?? '';
     const tool = parsed?.tool ?? call.name;
     const namespace = route?.cedar_namespace ?? '';

@@ -1,4 +1,5 @@
-import { sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Insertable, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import { preparedText } from '../prepared.ts';
 import type { AuditEntries, DB } from '../types.ts';
 import { containsPattern } from './sql-text.ts';
 
@@ -137,6 +138,82 @@ export async function insertAuditEntries(db: Db, rows: NewAuditEntryRow[]): Prom
   return db.insertInto('audit_entries').values(rows).returning(['id', 'seq', 'timestamp']).execute();
 }
 
+/** Every column the proxy writes for one entry (seq is drawn by the database). */
+export interface AuditEntryInsert {
+  id: string;
+  timestamp: Date;
+  agent_id: string;
+  agent_name: string;
+  member_id: string | null;
+  member_name: string;
+  member_key_id: string | null;
+  session_id: string | null;
+  service: string;
+  tool: string;
+  action: string;
+  resource: string;
+  caller_ip: string | null;
+  /** JSON text */
+  tool_args: string;
+  decision: 'ALLOW' | 'DENY';
+  reason: string;
+  policy_id: string | null;
+  matched_policy_ids: string[];
+  /** JSON text */
+  matched_policies: string;
+  principal: string;
+  duration_ms: number | null;
+  completed_at: Date | null;
+}
+
+// One text for any number of rows (one array per column), so it is a named prepared statement on
+// PostgreSQL: parsed and planned once per connection, whatever the batch size. matched_policy_ids travels
+// as the text of each row's uuid[] (an array of arrays would be flattened by unnest).
+const INSERT_BATCH_SQL = preparedText(
+  'wicket_audit_insert',
+  `insert into audit_entries (id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
+     action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids, matched_policies, principal, duration_ms, completed_at)
+   select id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
+     action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids::uuid[], matched_policies, principal, duration_ms, completed_at
+   from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+     $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[], $17::uuid[], $18::text[], $19::jsonb[], $20::text[], $21::int[], $22::timestamptz[])
+     as v(id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
+       action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids, matched_policies, principal, duration_ms, completed_at)
+   returning id, seq, timestamp`,
+);
+
+/** The proxy's group commit: many complete rows in one statement (one transaction), their seqs returned. */
+export async function insertAuditEntryBatch(db: Db, rows: readonly AuditEntryInsert[]): Promise<{ id: string; seq: number; timestamp: Date }[]> {
+  if (rows.length === 0) return [];
+  const column = <T>(pick: (r: AuditEntryInsert) => T) => rows.map(pick);
+  const params = [
+    column((r) => r.id),
+    column((r) => r.timestamp),
+    column((r) => r.agent_id),
+    column((r) => r.agent_name),
+    column((r) => r.member_id),
+    column((r) => r.member_name),
+    column((r) => r.member_key_id),
+    column((r) => r.session_id),
+    column((r) => r.service),
+    column((r) => r.tool),
+    column((r) => r.action),
+    column((r) => r.resource),
+    column((r) => r.caller_ip),
+    column((r) => r.tool_args),
+    column((r) => r.decision),
+    column((r) => r.reason),
+    column((r) => r.policy_id),
+    column((r) => `{${r.matched_policy_ids.join(',')}}`),
+    column((r) => r.matched_policies),
+    column((r) => r.principal),
+    column((r) => r.duration_ms),
+    column((r) => r.completed_at),
+  ];
+  const result = await db.executeQuery<{ id: string; seq: number; timestamp: Date }>(CompiledQuery.raw(INSERT_BATCH_SQL, params));
+  return result.rows;
+}
+
 export async function purgeAuditEntriesBefore(db: Db, cutoff: Date): Promise<number> {
   const r = await sql<{ n: number }>`select wicket_purge_audit_before(${cutoff}) as n`.execute(db);
   return Number(r.rows[0]?.n ?? 0);
@@ -263,14 +340,23 @@ export interface AuditOutcome {
  * Fills the outcome of many entries in one statement (four array parameters, whatever the batch size).
  * Only entries whose outcome is still empty change: the append-only trigger allows one fill.
  */
+const OUTCOMES_SQL = preparedText(
+  'wicket_audit_outcomes',
+  `update audit_entries a
+   set duration_ms = v.duration_ms, upstream_status = v.upstream_status, upstream_error = v.upstream_error, completed_at = now()
+   from unnest($1::uuid[], $2::int[], $3::text[], $4::text[]) as v(id, duration_ms, upstream_status, upstream_error)
+   where a.id = v.id and a.completed_at is null`,
+);
+
 export async function recordAuditOutcomes(db: Db, outcomes: readonly AuditOutcome[]): Promise<number> {
   if (outcomes.length === 0) return 0;
-  const r = await sql`
-    update audit_entries a
-    set duration_ms = v.duration_ms, upstream_status = v.upstream_status, upstream_error = v.upstream_error, completed_at = now()
-    from unnest(${outcomes.map((o) => o.id)}::uuid[], ${outcomes.map((o) => Math.max(0, Math.round(o.durationMs)))}::int[],
-                ${outcomes.map((o) => o.upstreamStatus)}::text[], ${outcomes.map((o) => o.upstreamError)}::text[])
-      as v(id, duration_ms, upstream_status, upstream_error)
-    where a.id = v.id and a.completed_at is null`.execute(db);
+  const r = await db.executeQuery(
+    CompiledQuery.raw(OUTCOMES_SQL, [
+      outcomes.map((o) => o.id),
+      outcomes.map((o) => Math.max(0, Math.round(o.durationMs))),
+      outcomes.map((o) => o.upstreamStatus),
+      outcomes.map((o) => o.upstreamError),
+    ]),
+  );
   return Number(r.numAffectedRows ?? 0);
 }

@@ -96,27 +96,3 @@ export async function insertMemberKey(db: Db, values: { memberId: string; keyId:
     .executeTakeFirstOrThrow();
 }
 
-/** The proxy's authentication lookup: key digest → key, member and agent, in one query. */
-export async function findCallerByKeyDigest(db: Db, digest: string) {
-  return db
-    .selectFrom('member_keys')
-    .innerJoin('members', 'members.id', 'member_keys.member_id')
-    .innerJoin('agents', 'agents.id', 'members.agent_id')
-    .select([
-      'member_keys.id as key_row_id',
-      'member_keys.key_id',
-      'members.id as member_id',
-      'members.display_name',
-      'members.email',
-      'members.status as member_status',
-      'members.role',
-      'agents.id as agent_id',
-      'agents.name as agent_name',
-      'agents.status as agent_status',
-      'agents.trust_mode',
-      'agents.timezone',
-    ])
-    .where('member_keys.key_digest', '=', digest)
-    .where('member_keys.revoked_at', 'is', null)
-    .executeTakeFirst();
-}

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { type Kysely, type Selectable } from 'kysely';
 import type { DB, Json, Policies, PolicyVersions } from '../types.ts';
 
 type Db = Kysely<DB>;
@@ -117,10 +117,11 @@ export async function listPolicyVersionsWithAuthors(db: Db, policyIds: readonly 
     .execute();
 }
 
-/** A fingerprint of an agent's policies that changes with any toggle, save, creation or removal. */
+/**
+ * The agent's policy revision: a counter a trigger raises with every insert, update or delete of one of
+ * its policies (toggle, save, rollback, creation, removal), in the same transaction. 'none': no such agent.
+ */
 export async function findPolicyRevision(db: Db, agentId: string): Promise<string> {
-  const r = await sql<{ revision: string | null }>`
-    select md5(string_agg(id::text || ':' || current_version || ':' || enabled, ',' order by id)) as revision
-    from policies where agent_id = ${agentId}`.execute(db);
-  return r.rows[0]?.revision ?? 'none';
+  const row = await db.selectFrom('agents').select('policy_revision').where('id', '=', agentId).executeTakeFirst();
+  return row ? String(row.policy_revision) : 'none';
 }

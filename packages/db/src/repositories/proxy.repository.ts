@@ -1,7 +1,25 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { preparedText } from '../prepared.ts';
 import type { DB } from '../types.ts';
 
 type Db = Kysely<DB>;
+
+/** The member behind a key, the member's agent, and the agent's policy revision (raised by a trigger on any policy change). */
+export interface CallerRow {
+  key_row_id: string;
+  key_id: string;
+  member_id: string;
+  display_name: string;
+  email: string;
+  member_status: string;
+  role: string;
+  agent_id: string;
+  agent_name: string;
+  agent_status: string;
+  trust_mode: string;
+  timezone: string;
+  policy_revision: number;
+}
 
 /** What the proxy needs to route one `tools/call`: the connector, the tool's catalog row, and whether the agent has the service. */
 export interface CallRouteRow {
@@ -15,23 +33,47 @@ export interface CallRouteRow {
   service_enabled: boolean;
 }
 
-/** One query per call: connector, catalog tool and the agent's enablement of the service. Undefined: no such connector. */
-export async function findCallRoute(db: Db, q: { agentId: string; service: string; tool: string }): Promise<CallRouteRow | undefined> {
-  return db
-    .selectFrom('connectors as c')
-    .leftJoin('connector_tools as t', (join) => join.onRef('t.service', '=', 'c.service').on('t.name', '=', q.tool))
-    .leftJoin('agent_services as s', (join) => join.onRef('s.service', '=', 'c.service').on('s.agent_id', '=', q.agentId))
-    .select([
-      'c.service',
-      'c.upstream_url',
-      'c.cedar_namespace',
-      'c.credentials_encrypted',
-      't.name as tool_name',
-      't.sensitive_keys',
-      sql<boolean>`s.agent_id is not null`.as('service_enabled'),
-    ])
-    .where('c.service', '=', q.service)
-    .executeTakeFirst();
+const CALLER_FROM = `
+  from member_keys k
+  join members m on m.id = k.member_id
+  join agents a on a.id = m.agent_id`;
+const CALLER_COLUMNS = `k.id as key_row_id, k.key_id, m.id as member_id, m.display_name, m.email, m.status as member_status, m.role,
+  a.id as agent_id, a.name as agent_name, a.status as agent_status, a.trust_mode, a.timezone, a.policy_revision`;
+const CALLER_WHERE = 'where k.key_digest = $1 and k.revoked_at is null';
+
+// Fixed SQL texts (no query builder on the call path), sent as named prepared statements on PostgreSQL.
+const CALLER_SQL = preparedText('wicket_caller', `select ${CALLER_COLUMNS} ${CALLER_FROM} ${CALLER_WHERE}`);
+const CALLER_ROUTE_SQL = preparedText(
+  'wicket_caller_route',
+  `select ${CALLER_COLUMNS},
+  r.service as route_service, r.upstream_url, r.cedar_namespace, r.credentials_encrypted, r.tool_name, r.sensitive_keys, r.service_enabled
+  ${CALLER_FROM}
+  left join lateral (
+    select c.service, c.upstream_url, c.cedar_namespace, c.credentials_encrypted, t.name as tool_name, t.sensitive_keys,
+           exists (select 1 from agent_services s where s.agent_id = a.id and s.service = c.service) as service_enabled
+    from connectors c
+    left join connector_tools t on t.service = c.service and t.name = $3
+    where c.service = $2
+  ) r on true
+  ${CALLER_WHERE}`,
+);
+
+type CallerRouteColumns = CallerRow & { route_service: string | null } & Omit<CallRouteRow, 'service'>;
+
+/**
+ * The proxy's one lookup per request: key digest → key, member, agent (with its policy revision) and,
+ * for a `tools/call` of `service__tool`, the route of that call (connector, catalog tool, whether the
+ * agent has the service; `route: null` when no connector has that service). Undefined: no such live key.
+ */
+export async function findCaller(db: Db, digest: string): Promise<CallerRow | undefined>;
+export async function findCaller(db: Db, digest: string, call: { service: string; tool: string }): Promise<(CallerRow & { route: CallRouteRow | null }) | undefined>;
+export async function findCaller(db: Db, digest: string, call?: { service: string; tool: string }): Promise<(CallerRow & { route?: CallRouteRow | null }) | undefined> {
+  if (!call) return (await db.executeQuery<CallerRow>(CompiledQuery.raw(CALLER_SQL, [digest]))).rows[0];
+  const row = (await db.executeQuery<CallerRouteColumns>(CompiledQuery.raw(CALLER_ROUTE_SQL, [digest, call.service, call.tool]))).rows[0];
+  if (!row) return undefined;
+  const { route_service, upstream_url, cedar_namespace, credentials_encrypted, tool_name, sensitive_keys, service_enabled, ...caller } = row;
+  const route = route_service === null ? null : { service: route_service, upstream_url, cedar_namespace, credentials_encrypted, tool_name, sensitive_keys, service_enabled };
+  return { ...caller, route };
 }
 
 export interface AgentToolRow {
