@@ -15,6 +15,7 @@
  * against one INSERT per row, multi-row INSERTs and COPY FROM STDIN into the same table.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { loadavg, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,7 @@ import { buildApp } from '../../apps/server/src/app.ts';
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DB_NAME = 'wicket_bench_proxy';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const UPSTREAM_MODE = process.env.BENCH_UPSTREAM === 'sse' ? 'sse' : 'json';
 const SECRET = 'bench-server-secret-0123456789abcdef';
 const CREDENTIAL = 'ghu_benchcredential00000000000000000001';
 const AUTHORIZATION = `Bearer ${CREDENTIAL}`;
@@ -43,7 +45,9 @@ function dbUrl(name: string): string {
 // Child roles
 
 async function runUpstream(): Promise<void> {
-  const server = await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION });
+  // BENCH_UPSTREAM=sse: answers as SSE streams (the demo's default); json (default here): plain JSON
+  // answers, which cost the SDK server less CPU, leaving more of the 2 cores to what is measured.
+  const server = await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION, jsonResponse: UPSTREAM_MODE === 'json' });
   answerCpuQueries();
   process.send!({ url: server.url });
 }
@@ -53,6 +57,31 @@ function answerCpuQueries(): void {
   process.on('message', (m) => {
     if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
   });
+}
+
+/**
+ * CPU time (µs) of every PostgreSQL server process on this machine, from /proc (Linux; NaN elsewhere):
+ * what the database spends per call, beside the proxy's own CPU. CLK_TCK is 100 on Linux.
+ */
+function postgresCpuMicros(): number {
+  try {
+    let ticks = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+        const fields = stat.slice(close + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return ticks * 10_000;
+  } catch {
+    return NaN;
+  }
 }
 
 type QueryStats = { kind: string; count: number; p50: number; p95: number }[];
@@ -444,7 +473,7 @@ async function main(): Promise<void> {
 
   log();
   log(`# Proxy benchmark — ${new Date().toISOString()}`);
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}; upstream answers as ${UPSTREAM_MODE === 'json' ? 'JSON' : 'SSE streams'}`);
   log();
 
   server.child.send('queries-reset');
@@ -462,8 +491,10 @@ async function main(): Promise<void> {
     // stop the servers gracefully so that --cpu-prof writes its file.
     if (process.env.BENCH_ONLY === '64') {
       const cpuBefore = await cpuMicros(server.child);
+      const pgBefore = postgresCpuMicros();
       const p = summary(await closedLoop(64, SECONDS, viaProxy(server.url, agents[0].key)));
-      log(`64 clients: p50 ${f1(p.p50)} ms, ${f0(p.rate)} calls/s, proxy CPU ${f0(((await cpuMicros(server.child)) - cpuBefore) / p.calls)} µs/call`);
+      const pgCpu = (postgresCpuMicros() - pgBefore) / p.calls;
+      log(`64 clients: p50 ${f1(p.p50)} ms, ${f0(p.rate)} calls/s, proxy CPU ${f0(((await cpuMicros(server.child)) - cpuBefore) / p.calls)} µs/call, PostgreSQL CPU ${f0(pgCpu)} µs/call`);
     }
     for (const c of [server.child, sdkServer.child, upstream.child]) c.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 1500));
@@ -490,18 +521,20 @@ async function main(): Promise<void> {
   }
   log('## Latency (ms) through the proxy and straight to the upstream');
   log();
-  log('| load | policies | proxy p50 | p95 | p99 | direct p50 | p95 | p99 | overhead p50 | p95 | p99 | proxy calls/s | proxy CPU µs/call | errors |');
-  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  log('| load | policies | proxy p50 | p95 | p99 | direct p50 | p95 | p99 | overhead p50 | p95 | p99 | proxy calls/s | proxy CPU µs/call | PostgreSQL CPU µs/call | errors |');
+  log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   let audited = 0;
   for (const l of loads) {
     const d = directRuns.get(l.label)!;
     for (const a of agents) {
       const cpuBefore = await cpuMicros(server.child);
+      const pgBefore = postgresCpuMicros();
       const p = summary(await l.run(viaProxy(server.url, a.key)));
+      const pgCpu = (postgresCpuMicros() - pgBefore) / p.calls;
       const cpu = ((await cpuMicros(server.child)) - cpuBefore) / p.calls;
       if (l.label === '64 clients') audited = Math.max(audited, p.rate);
       rows.push(
-        `| ${l.label} | ${a.policies} | ${f1(p.p50)} | ${f1(p.p95)} | ${f1(p.p99)} | ${f1(d.p50)} | ${f1(d.p95)} | ${f1(d.p99)} | ${f1(p.p50 - d.p50)} | ${f1(p.p95 - d.p95)} | ${f1(p.p99 - d.p99)} | ${f0(p.rate)} | ${f0(cpu)} | ${p.errors} |`,
+        `| ${l.label} | ${a.policies} | ${f1(p.p50)} | ${f1(p.p95)} | ${f1(p.p99)} | ${f1(d.p50)} | ${f1(d.p95)} | ${f1(d.p99)} | ${f1(p.p50 - d.p50)} | ${f1(p.p95 - d.p95)} | ${f1(p.p99 - d.p99)} | ${f0(p.rate)} | ${f0(cpu)} | ${f0(pgCpu)} | ${p.errors} |`,
       );
       log(rows[rows.length - 1]);
     }

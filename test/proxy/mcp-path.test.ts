@@ -150,6 +150,24 @@ describe('POST /mcp, spec §4', () => {
       expect(ping.status).toBe(200);
     });
 
+    it('the in-process handler (the Hono route, for fetch-style hosts) answers /mcp as the Node server does', async () => {
+      const call = (body: string, headers: Record<string, string> = {}) =>
+        w.app.handler(new Request('http://in-process/mcp', { method: 'POST', body, headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json', ...headers } }));
+      const args = { owner: 'acme', [PROBE]: randomUUID() };
+      const res = await call(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'github__list_repositories', arguments: args } }));
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { id: number; result: { content: unknown[] } };
+      expect(body.id).toBe(7);
+      expect(body.result.content.length).toBeGreaterThan(0);
+      expect((await w.entries(c.agent.id)).some((e) => (e.tool_args as Record<string, unknown>)[PROBE] === args[PROBE])).toBe(true);
+      expect((await call('{"jsonrpc":"2.0","id":8,"method":"ping"}')).status).toBe(200);
+      expect((await call('{"jsonrpc":"2.0","method":"notifications/initialized"}')).status).toBe(202);
+      expect((await call('not json')).status).toBe(400);
+      const big = await call(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping', params: { pad: 'x'.repeat(5 * 1024 * 1024) } }));
+      expect(big.status).toBe(413);
+      expect((await w.app.handler(new Request('http://in-process/mcp', { method: 'GET' }))).status).toBe(405);
+    });
+
     it('answers an unknown method with -32601', async () => {
       const r = await w.rpc(c.key, { jsonrpc: '2.0', id: 3, method: 'resources/list' });
       expect(r.status).toBe(200);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { createCore, type AuditFeedOptions, type AuditFeedStats, type Core, type Logger, type SignInDelivery } from '@wicket/core';
@@ -87,7 +87,14 @@ export function buildApp(config: AppConfig): App {
     handler: async (request) => app.fetch(request),
     streamStats: () => ({ feed: core.feed.stats(), ws: ws?.stats() ?? null }),
     async start(port, host = '127.0.0.1') {
-      server = createAdaptorServer({ fetch: app.fetch }) as Server;
+      const honoListener = getRequestListener(app.fetch);
+      // POST /mcp, the hot path, goes to the proxy on Node's own request and response; everything else
+      // (including other methods on /mcp) through Hono.
+      server = createServer((req, res) => {
+        const url = req.url ?? '';
+        if (req.method === 'POST' && (url === '/mcp' || url.startsWith('/mcp?'))) proxy.handleNode(req, res);
+        else void honoListener(req, res);
+      });
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(port, host, () => resolve());

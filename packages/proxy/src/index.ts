@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono } from 'hono';
 import { ProxyService, type AuditWriterOptions, type Core, type RateLimitOptions } from '@wicket/core';
-import { createMcpHandlers, type ProxyMetrics } from './mcp-route.ts';
+import { toResponse, type McpAnswer } from './jsonrpc.ts';
+import { createMcpHandlers, fetchMcpRequest, nodeMcpRequest, type ProxyMetrics } from './mcp-route.ts';
 import { HttpForwarder, SdkClientForwarder, type UpstreamForwarder } from './upstream.ts';
 
 export type { ProxyMetrics } from './mcp-route.ts';
@@ -27,7 +29,13 @@ export interface McpProxyOptions {
 }
 
 export interface McpProxy {
+  /** POST /mcp (and 405 for other methods) as Hono routes: in-process handlers and any fetch-style server. */
   routes: Hono;
+  /**
+   * POST /mcp straight on Node's request and response (the server's fast path: no fetch Request or
+   * Response is built). Same handlers, same answers as `routes`.
+   */
+  handleNode(req: IncomingMessage, res: ServerResponse): void;
   service: ProxyService;
   close(): Promise<void>;
 }
@@ -64,11 +72,30 @@ export function createMcpProxy(core: Core, options: McpProxyOptions = {}): McpPr
   });
 
   const routes = new Hono();
-  routes.post('/mcp', (c) => handlers.post(c));
-  routes.on(['GET', 'DELETE', 'PUT', 'PATCH'], '/mcp', () => handlers.methodNotAllowed());
+  routes.post('/mcp', async (c) => {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    return toResponse(await handlers.post(fetchMcpRequest(c.req.raw, incoming?.socket?.remoteAddress ?? null, incoming)));
+  });
+  routes.on(['GET', 'DELETE', 'PUT', 'PATCH'], '/mcp', () => toResponse(handlers.methodNotAllowed()));
+
+  const send = (res: ServerResponse, answer: McpAnswer) => {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(answer.status, answer.body === null ? answer.headers : { ...answer.headers, 'Content-Length': String(Buffer.byteLength(answer.body)) });
+    res.end(answer.body ?? undefined);
+  };
 
   return {
     routes,
+    handleNode(req, res) {
+      handlers.post(nodeMcpRequest(req)).then(
+        (answer) => send(res, answer),
+        (error: unknown) => {
+          // post() answers every expected failure itself; this is a bug, answered like Hono's onError.
+          core.logger.error({ err: { message: error instanceof Error ? error.message : String(error) } }, 'proxy: unexpected error');
+          send(res, { status: 500, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }) });
+        },
+      );
+    },
     service,
     async close() {
       await service.close();

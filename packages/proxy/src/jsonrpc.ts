@@ -13,8 +13,16 @@ export const RpcCode = {
 
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
 
-export function rpcResult(id: JsonRpcId, result: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: '2.0', id, result }), { status: 200, headers: { ...JSON_HEADERS, ...headers } });
+/** An answer of the proxy, independent of the HTTP layer that sends it (Node's response or a fetch Response). */
+export interface McpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  /** null: no body (202) */
+  body: string | null;
+}
+
+export function rpcResult(id: JsonRpcId, result: unknown, headers: Record<string, string> = {}): McpAnswer {
+  return { status: 200, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify({ jsonrpc: '2.0', id, result }) };
 }
 
 export function rpcError(
@@ -23,7 +31,11 @@ export function rpcError(
   code: number,
   message: string,
   options: { data?: unknown; headers?: Record<string, string> } = {},
-): Response {
+): McpAnswer {
   const error = options.data === undefined ? { code, message } : { code, message, data: options.data };
-  return new Response(JSON.stringify({ jsonrpc: '2.0', id, error }), { status, headers: { ...JSON_HEADERS, ...options.headers } });
+  return { status, headers: { ...JSON_HEADERS, ...options.headers }, body: JSON.stringify({ jsonrpc: '2.0', id, error }) };
+}
+
+export function toResponse(answer: McpAnswer): Response {
+  return new Response(answer.body, { status: answer.status, headers: answer.headers });
 }

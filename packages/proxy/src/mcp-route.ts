@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Context } from 'hono';
 import {
   LATEST_PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -11,7 +10,7 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { UnavailableError, looksLikeCredential, type Caller, type Logger, type ProxyService, type ToolCallVerdict } from '@wicket/core';
-import { RpcCode, rpcError, rpcResult, type JsonRpcId } from './jsonrpc.ts';
+import { RpcCode, rpcError, rpcResult, type JsonRpcId, type McpAnswer } from './jsonrpc.ts';
 import type { ForwardResult, UpstreamForwarder } from './upstream.ts';
 
 /** Counters and histograms the route reports to (prom-client objects fit; every one is optional). */
@@ -60,21 +59,66 @@ type Outcome =
   | 'method_not_found'
   | 'internal_error';
 
-function socketAddress(c: Context): string | null {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? null;
+/** One HTTP request to `/mcp`, as the handlers need it from whichever server received it. */
+export interface McpRequest {
+  header(name: string): string | undefined;
+  /** The peer address of the connection. */
+  socketAddress: string | null;
+  /** The body as text; null once it passes `max` bytes (the rest is not read). */
+  readBody(max: number): Promise<string | null>;
 }
 
 /** The socket's address, or with trusted proxies the address the nearest untrusted hop reported. */
-function callerIp(c: Context, trustedHops: number): string | null {
-  const socket = socketAddress(c);
+function callerIp(req: McpRequest, trustedHops: number): string | null {
+  const socket = req.socketAddress;
   if (trustedHops <= 0) return socket;
-  const hops = (c.req.header('x-forwarded-for') ?? '')
+  const hops = (req.header('x-forwarded-for') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   if (hops.length === 0) return socket;
   return hops[Math.max(0, hops.length - trustedHops)] ?? socket;
+}
+
+/** A Node request as an McpRequest (the server's fast path for POST /mcp: no fetch Request in between). */
+export function nodeMcpRequest(incoming: IncomingMessage): McpRequest {
+  return {
+    header(name) {
+      const v = incoming.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+    socketAddress: incoming.socket?.remoteAddress ?? null,
+    readBody: (max) => readIncoming(incoming, max),
+  };
+}
+
+/** A fetch Request as an McpRequest (Hono's route, in-process handlers). */
+export function fetchMcpRequest(request: Request, socketAddress: string | null, incoming?: IncomingMessage): McpRequest {
+  return {
+    header: (name) => request.headers.get(name) ?? undefined,
+    socketAddress,
+    // Under @hono/node-server, straight from the socket's message unless something read it already.
+    readBody: (max) => (incoming && !incoming.readableDidRead ? readIncoming(incoming, max) : readStream(request.body, max)),
+  };
+}
+
+/** A WHATWG body stream as text; null past `max` bytes (read as a stream, so a chunked flood stops early). */
+async function readStream(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | null> {
+  if (!body) return '';
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Every string in the arguments long enough to be recognised if an upstream echoes it back. */
@@ -131,32 +175,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     });
   };
 
-  /** The body as text, or null past the size limit (read as a stream, so a chunked flood stops early). */
-  async function readBody(c: Context): Promise<string | null> {
-    const declared = Number(c.req.header('content-length') ?? NaN);
-    if (declared > options.maxBodyBytes) return null;
-    // On the Node server, straight from the socket's message: no WHATWG stream in between.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (incoming && !incoming.readableDidRead) return readIncoming(incoming, options.maxBodyBytes);
-    const body = c.req.raw.body;
-    if (!body) return '';
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > options.maxBodyBytes) {
-        await reader.cancel().catch(() => {});
-        return null;
-      }
-      chunks.push(value);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
-
-  function initialize(request: JSONRPCRequest): Response {
+  function initialize(request: JSONRPCRequest): McpAnswer {
     count('initialize');
     const requested = (request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
     const protocolVersion = typeof requested === 'string' && SUPPORTED_PROTOCOL_VERSIONS.includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
@@ -173,7 +192,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     );
   }
 
-  async function listTools(request: JSONRPCRequest, caller: Caller): Promise<Response> {
+  async function listTools(request: JSONRPCRequest, caller: Caller): Promise<McpAnswer> {
     const tools = await service.listTools(caller);
     count('tools_list');
     return rpcResult(request.id, {
@@ -186,7 +205,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     });
   }
 
-  function deniedAnswer(id: JsonRpcId, verdict: Extract<ToolCallVerdict, { kind: 'refused' | 'denied' }>, name: string): Response {
+  function deniedAnswer(id: JsonRpcId, verdict: Extract<ToolCallVerdict, { kind: 'refused' | 'denied' }>, name: string): McpAnswer {
     const status = verdict.kind === 'refused' ? 403 : 200;
     count(verdict.kind === 'refused' ? 'forbidden' : verdict.rule === 'service_not_enabled' ? 'service_not_enabled' : 'denied');
     return rpcError(status, id, RpcCode.InvalidRequest, `Call to ${name} denied: ${verdict.reason}`, {
@@ -194,7 +213,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     });
   }
 
-  async function callTool(c: Context, request: JSONRPCRequest, caller: Caller, receivedAt: number): Promise<Response> {
+  async function callTool(req: McpRequest, request: JSONRPCRequest, caller: Caller, receivedAt: number): Promise<McpAnswer> {
     const params = request.params as { name?: unknown; arguments?: unknown } | undefined;
     const name = params?.name;
     const args = params?.arguments ?? {};
@@ -203,8 +222,8 @@ export function createMcpHandlers(options: McpRouteOptions) {
       return rpcError(400, request.id, RpcCode.InvalidParams, 'tools/call needs params.name (a string "<service>__<tool>") and params.arguments (an object, if given)');
     }
     const toolArgs = args as Record<string, unknown>;
-    const sessionId = c.req.header('mcp-session-id') ?? null;
-    const verdict = await service.authorizeToolCall(caller, { name, arguments: toolArgs }, { sessionId, callerIp: callerIp(c, options.trustedProxyHops), receivedAt });
+    const sessionId = req.header('mcp-session-id') ?? null;
+    const verdict = await service.authorizeToolCall(caller, { name, arguments: toolArgs }, { sessionId, callerIp: callerIp(req, options.trustedProxyHops), receivedAt });
     switch (verdict.kind) {
       case 'invalid_name':
         count('invalid_tool_name');
@@ -270,14 +289,15 @@ export function createMcpHandlers(options: McpRouteOptions) {
   }
 
   /** POST /mcp: the steps of spec §4, in order. */
-  async function post(c: Context): Promise<Response> {
+  async function post(req: McpRequest): Promise<McpAnswer> {
     const receivedAt = performance.now();
-    const type = c.req.header('content-type');
+    const type = req.header('content-type');
     if (type && !/^application\/json\b/i.test(type.trim())) {
       count('invalid_request');
       return rpcError(415, null, RpcCode.InvalidRequest, 'Content-Type must be application/json');
     }
-    const text = await readBody(c);
+    const declared = Number(req.header('content-length') ?? NaN);
+    const text = declared > options.maxBodyBytes ? null : await req.readBody(options.maxBodyBytes);
     if (text === null) {
       count('invalid_request');
       return rpcError(413, null, RpcCode.InvalidRequest, `Request body larger than ${options.maxBodyBytes} bytes`);
@@ -306,7 +326,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     try {
       // For a tools/call, the key lookup also reads the call's route: one round trip before the decision.
       const toolName = isRequest && (message as JSONRPCRequest).method === 'tools/call' ? (message as JSONRPCRequest).params?.name : undefined;
-      const caller = await service.authenticate(c.req.header('authorization'), typeof toolName === 'string' ? toolName : undefined);
+      const caller = await service.authenticate(req.header('authorization'), typeof toolName === 'string' ? toolName : undefined);
       if (!caller) {
         count('unauthenticated');
         return rpcError(401, id, RpcCode.InvalidRequest, 'Unauthorized: send Authorization: Bearer <member key>', {
@@ -324,10 +344,10 @@ export function createMcpHandlers(options: McpRouteOptions) {
       if (!isRequest) {
         // Notifications (initialized, cancelled…) and answers to requests we never send: accepted, nothing to say.
         count('notification');
-        return new Response(null, { status: 202 });
+        return { status: 202, headers: {}, body: null };
       }
       const request = message as JSONRPCRequest;
-      if (request.method === 'tools/call') return await callTool(c, request, caller, receivedAt);
+      if (request.method === 'tools/call') return await callTool(req, request, caller, receivedAt);
 
       const refusal = service.refusal(caller);
       if (refusal) {
@@ -355,7 +375,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
   }
 
   /** GET (no server-initiated stream) and DELETE (no session to end): 405, which MCP clients accept. */
-  function methodNotAllowed(): Response {
+  function methodNotAllowed(): McpAnswer {
     return rpcError(405, null, RpcCode.InvalidRequest, 'Method not allowed: POST JSON-RPC messages to /mcp', { headers: { Allow: 'POST' } });
   }
 
