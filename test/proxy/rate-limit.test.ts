@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '@wicket/core';
 import { startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
@@ -69,5 +70,49 @@ describe('RateLimiter', () => {
     ms += 5_000;
     limiter.take('fresh');
     expect(limiter.size).toBe(1);
+  });
+});
+
+describe('load shedding', () => {
+  let w: ProxyWorld;
+  let c: CallerSetup;
+
+  beforeAll(async () => {
+    w = await startProxyWorld({ proxy: { rateLimit: false, maxPendingDecisions: 3 } });
+    c = await w.caller({ services: ['github'] });
+  });
+  afterAll(async () => w?.close());
+
+  it('past maxPendingDecisions waiting for the database, answers 503 + Retry-After at once, writes nothing; the waiting calls complete', async () => {
+    const db = w.testDb.database.db;
+    let unlock!: () => void;
+    const held = new Promise<void>((r) => (unlock = r));
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((r) => (locked = r));
+    // Every key lookup now waits for this transaction (on PGlite, every query does).
+    const tx = db.transaction().execute(async (trx) => {
+      await sql`lock table member_keys in access exclusive mode`.execute(trx);
+      locked();
+      await held;
+    });
+    await lockTaken;
+    const waiting = [1, 2, 3].map((i) => w.callTool(c.key, 'github__list_repositories', { owner: `wait-${i}` }));
+    await new Promise((r) => setTimeout(r, 300));
+    const t = performance.now();
+    const shed = await w.callTool(c.key, 'github__list_repositories', { owner: 'shed' });
+    expect(performance.now() - t).toBeLessThan(1_000);
+    expect(shed.status).toBe(503);
+    expect(shed.headers.get('retry-after')).toBe('1');
+    expect(shed.body.error.code).toBe(-32603);
+    expect(shed.body.error.message).toMatch(/overloaded/);
+    unlock();
+    await tx;
+    expect((await Promise.all(waiting)).map((a) => a.status)).toEqual([200, 200, 200]);
+    const entries = await w.entries(c.agent.id);
+    expect(entries.map((e) => (e.tool_args as { owner: string }).owner).sort()).toEqual(['wait-1', 'wait-2', 'wait-3']);
+    // The slots are free again.
+    expect((await w.callTool(c.key, 'github__list_repositories', { owner: 'after' })).status).toBe(200);
+    const metrics = await (await fetch(`${w.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/wicket_proxy_requests_total\{outcome="overloaded"\} 1/);
   });
 });

@@ -33,6 +33,7 @@ async function main() {
     rateLimit: { burst: config.WICKET_RATE_LIMIT_BURST, refillPerSecond: config.WICKET_RATE_LIMIT_PER_SECOND },
     upstreamTimeoutMs: config.WICKET_UPSTREAM_TIMEOUT_MS,
     trustedProxyHops: config.WICKET_TRUSTED_PROXY_HOPS,
+    maxPendingDecisions: config.WICKET_PROXY_MAX_PENDING,
   };
   const app = buildApp({ database, logger, serverSecret: serverSecret(dataDir), consoleOrigins, proxy });
   const { core } = app;

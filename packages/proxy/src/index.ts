@@ -26,6 +26,8 @@ export interface McpProxyOptions {
   maxBodyBytes?: number;
   /** Retry-After of a 503 (database unavailable). Default 5 s. */
   unavailableRetryAfterSeconds?: number;
+  /** Requests waiting for their decision (key lookup, policies, audit commit) past which new ones get 503 at once. Default 256 (one full group-commit batch). */
+  maxPendingDecisions?: number;
 }
 
 export interface McpProxy {
@@ -68,6 +70,7 @@ export function createMcpProxy(core: Core, options: McpProxyOptions = {}): McpPr
     trustedProxyHops: options.trustedProxyHops ?? 0,
     maxBodyBytes: options.maxBodyBytes ?? 4 * 1024 * 1024,
     unavailableRetryAfterSeconds: options.unavailableRetryAfterSeconds ?? 5,
+    maxPendingDecisions: options.maxPendingDecisions ?? 256,
     serverVersion: '0.1.0',
   });
 

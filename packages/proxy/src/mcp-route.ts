@@ -32,6 +32,12 @@ export interface McpRouteOptions {
   maxBodyBytes: number;
   /** Retry-After of a 503. */
   unavailableRetryAfterSeconds: number;
+  /**
+   * Most requests at once between their arrival and their decision (key lookup, decision, audit commit):
+   * past it a request is answered 503 at once instead of queueing for the database. Calls already
+   * forwarded and waiting on their upstream do not count.
+   */
+  maxPendingDecisions: number;
   serverVersion: string;
 }
 
@@ -52,6 +58,7 @@ type Outcome =
   | 'upstream_error'
   | 'upstream_timeout'
   | 'unavailable'
+  | 'overloaded'
   | 'initialize'
   | 'tools_list'
   | 'ping'
@@ -167,6 +174,8 @@ function readIncoming(incoming: IncomingMessage, max: number): Promise<string | 
 
 export function createMcpHandlers(options: McpRouteOptions) {
   const { service, forwarder, logger, metrics } = options;
+  /** Requests between arrival and decision (see maxPendingDecisions). */
+  let pending = 0;
   const count = (outcome: Outcome) => metrics.proxyRequests?.inc({ outcome });
   const unavailable = (id: JsonRpcId, error: UnavailableError) => {
     count('unavailable');
@@ -213,7 +222,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     });
   }
 
-  async function callTool(req: McpRequest, request: JSONRPCRequest, caller: Caller, receivedAt: number): Promise<McpAnswer> {
+  async function callTool(req: McpRequest, request: JSONRPCRequest, caller: Caller, receivedAt: number, decided: () => void): Promise<McpAnswer> {
     const params = request.params as { name?: unknown; arguments?: unknown } | undefined;
     const name = params?.name;
     const args = params?.arguments ?? {};
@@ -223,7 +232,12 @@ export function createMcpHandlers(options: McpRouteOptions) {
     }
     const toolArgs = args as Record<string, unknown>;
     const sessionId = req.header('mcp-session-id') ?? null;
-    const verdict = await service.authorizeToolCall(caller, { name, arguments: toolArgs }, { sessionId, callerIp: callerIp(req, options.trustedProxyHops), receivedAt });
+    let verdict: ToolCallVerdict;
+    try {
+      verdict = await service.authorizeToolCall(caller, { name, arguments: toolArgs }, { sessionId, callerIp: callerIp(req, options.trustedProxyHops), receivedAt });
+    } finally {
+      decided();
+    }
     switch (verdict.kind) {
       case 'invalid_name':
         count('invalid_tool_name');
@@ -323,6 +337,22 @@ export function createMcpHandlers(options: McpRouteOptions) {
     }
     const id: JsonRpcId = isRequest ? (message as JSONRPCRequest).id : null;
 
+    // Load shedding: with the database as the bottleneck, a queue past this only adds latency to every
+    // call behind it. Shed requests touch nothing and leave no entry (no decision was made).
+    if (pending >= options.maxPendingDecisions) {
+      count('overloaded');
+      return rpcError(503, id, RpcCode.InternalError, 'Service overloaded: too many calls are waiting for a decision. The call was not forwarded; retry shortly.', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    pending++;
+    let decided = false;
+    const release = () => {
+      if (!decided) {
+        decided = true;
+        pending--;
+      }
+    };
     try {
       // For a tools/call, the key lookup also reads the call's route: one round trip before the decision.
       const toolName = isRequest && (message as JSONRPCRequest).method === 'tools/call' ? (message as JSONRPCRequest).params?.name : undefined;
@@ -347,7 +377,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
         return { status: 202, headers: {}, body: null };
       }
       const request = message as JSONRPCRequest;
-      if (request.method === 'tools/call') return await callTool(req, request, caller, receivedAt);
+      if (request.method === 'tools/call') return await callTool(req, request, caller, receivedAt, release);
 
       const refusal = service.refusal(caller);
       if (refusal) {
@@ -371,6 +401,8 @@ export function createMcpHandlers(options: McpRouteOptions) {
       count('internal_error');
       logger.error({ err: { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined } }, 'proxy: unexpected error');
       return rpcError(500, id, RpcCode.InternalError, 'Internal error');
+    } finally {
+      release();
     }
   }
 
