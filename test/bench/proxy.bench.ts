@@ -15,6 +15,7 @@
  * against one INSERT per row, multi-row INSERTs and COPY FROM STDIN into the same table.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { loadavg, cpus } from 'node:os';
@@ -445,22 +446,38 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
   // Answers other than a forwarded result, by HTTP status (or client-side failure), over the whole run.
   const failures = new Map<string, number>();
-  const viaProxy = (url: string, key: string) => async () => {
-    const res = await fetch(`${url}/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}` },
-      body,
-    }).catch((error: unknown) => {
-      // The load generator's own failures (e.g. undici's 10 s connect timeout when the backlog is deep).
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      failures.set(`client: ${cause}`, (failures.get(`client: ${cause}`) ?? 0) + 1);
-      throw error;
+  // The agent's side uses node:http with a keep-alive agent, like the direct calls (HttpForwarder), so
+  // both paths cost the load generator the same and the difference is the proxy's.
+  const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
+  const viaProxy = (url: string, key: string) => () =>
+    new Promise<boolean>((resolve, reject) => {
+      const req = http.request(`${url}/mcp`, {
+        method: 'POST',
+        agent: clientAgent,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`, 'content-length': String(Buffer.byteLength(body)) },
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // The load generator's own failures (e.g. resets when thousands of connections open at once).
+        const cause = error.code ?? error.message;
+        failures.set(`client: ${cause}`, (failures.get(`client: ${cause}`) ?? 0) + 1);
+        reject(error);
+      });
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let ok = false;
+          try {
+            ok = res.statusCode === 200 && (JSON.parse(Buffer.concat(chunks).toString()) as { result?: unknown }).result !== undefined;
+          } catch {
+            ok = false;
+          }
+          if (!ok) failures.set(String(res.statusCode), (failures.get(String(res.statusCode)) ?? 0) + 1);
+          resolve(ok);
+        });
+      });
+      req.end(body);
     });
-    const json = (await res.json()) as { result?: unknown };
-    const ok = res.status === 200 && json.result !== undefined;
-    if (!ok) failures.set(String(res.status), (failures.get(String(res.status)) ?? 0) + 1);
-    return ok;
-  };
   const toUpstream = async () => {
     const r = await direct.callTool({ url: upstream.url, authorization: AUTHORIZATION }, { name: 'list_repositories', arguments: { owner: 'acme' } }, 30_000);
     return r.kind === 'result';
@@ -605,6 +622,7 @@ async function main(): Promise<void> {
   log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
 
   await direct.close();
+  clientAgent.destroy();
   for (const c of [server.child, sdkServer.child, upstream.child]) c.kill();
   await database.close();
   await admin.query(`drop database if exists ${DB_NAME} with (force)`);
