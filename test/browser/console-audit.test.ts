@@ -9,6 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAIL_ARGUMENT, SLOW_MS_ARGUMENT } from '@wicket/upstream-demo';
 import { apiEntries, apiTotal, demoRefs, expectListMatchesApi, parseCount, pick, renderedRows, type DemoRefs } from './console-helpers.ts';
 import { chromiumAvailable, CHROMIUM, startConsoleWorld, type ConsoleWorld } from './harness.ts';
 
@@ -177,6 +178,32 @@ describe.skipIf(skip)('console: sign-in, overview and the audit view', { timeout
     expect(await top.getAttribute('data-decision')).toBe('DENY');
     expect(await second.getByTestId('audit-cell-decision').getAttribute('data-decision')).toBe('ALLOW');
     expect(Number(await page.getByTestId('audit-list').getAttribute('data-count'))).toBe(loadedBefore + 2);
+    expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+  });
+
+  it('fills in a live row\'s duration once its forwarded call is answered, without a reload', async () => {
+    const { page } = w;
+    const agent = pick(demo.agents, 'billing-bot');
+    const member = pick(demo.members, 'billing-bot:Priya Raman');
+    const key = await w.memberKey(agent.id, member.id);
+    const client = new Client({ name: 'wicket-browser-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${w.apiUrl}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${key}` } } }));
+    try {
+      // The upstream answers after 2.5 s; the entry is committed (and streamed) before the call is forwarded.
+      const call = client.callTool({ name: 'github__list_repositories', arguments: { [FAIL_ARGUMENT]: 'slow', [SLOW_MS_ARGUMENT]: 2500 } });
+      const top = page.locator('[data-testid="audit-row"][data-index="0"]');
+      await expect.poll(async () => (await top.getAttribute('data-entry-id')) !== deniedEntryId && (await top.getByTestId('audit-cell-tool').textContent()) === 'list_repositories', { timeout: 2_000 }).toBe(true);
+      const entryId = await top.getAttribute('data-entry-id');
+      expect(await top.getByTestId('audit-cell-duration').textContent()).toBe('—');
+      expect((await call).isError ?? false).toBe(false);
+      const row = page.locator(`[data-testid="audit-row"][data-entry-id="${entryId}"]`);
+      await expect.poll(() => row.getByTestId('audit-cell-duration').textContent(), { timeout: 10_000 }).toMatch(/^\d\.\d\d s$/);
+      const stored = await w.database.db.selectFrom('audit_entries').select(['duration_ms']).where('id', '=', entryId!).executeTakeFirstOrThrow();
+      expect(stored.duration_ms).toBeGreaterThanOrEqual(2500);
+      expect(await row.getByTestId('audit-cell-duration').textContent()).toBe(`${(stored.duration_ms! / 1000).toFixed(2)} s`);
+    } finally {
+      await client.close();
+    }
     expect(await page.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
   });
 

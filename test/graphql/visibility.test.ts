@@ -95,6 +95,25 @@ describe('GraphQL visibility', () => {
     expect(agent.body.data.agent).toBeNull();
   });
 
+  it('auditEntriesByIds answers the visible entries among the ids, in the order asked, and refuses bad ids', async () => {
+    const q = `query($ids: [ID!]!) { auditEntriesByIds(ids: $ids) { id policyId durationMs } }`;
+    const all = [entryIds.elsewhere, entryIds.colleague, entryIds.own, randomUUID(), entryIds.untrusted, entryIds.own];
+    const owner = await t.graphql<any>(q, { ids: all }, who.owner);
+    expect(owner.body.data.auditEntriesByIds.map((e: any) => e.id)).toEqual([entryIds.colleague, entryIds.own, entryIds.untrusted]);
+    const member = await t.graphql<any>(q, { ids: all }, who.member);
+    // The member's own entry only, with the policy identity hidden as everywhere else.
+    expect(member.body.data.auditEntriesByIds).toEqual([{ id: entryIds.own, policyId: null, durationMs: null }]);
+    const other = await t.graphql<any>(q, { ids: all }, who.otherMember);
+    expect(other.body.data.auditEntriesByIds.map((e: any) => e.id)).toEqual([entryIds.elsewhere]);
+    expect((await t.graphql<any>(q, { ids: [] }, who.owner)).body.data.auditEntriesByIds).toEqual([]);
+
+    const bad = await t.graphql<any>(q, { ids: [entryIds.own, 'not-a-uuid'] }, who.owner);
+    expect(bad.body.errors[0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'ids[1]' });
+    const many = await t.graphql<any>(q, { ids: Array.from({ length: 101 }, () => randomUUID()) }, who.owner);
+    expect(many.body.errors[0].extensions).toMatchObject({ code: 'VALIDATION_FAILED', field: 'ids' });
+    expect((await t.graphql<any>(q, { ids: [entryIds.own] })).status).toBe(401);
+  });
+
   it('without a token every read is a 401', async () => {
     for (const q of ['{ auditEntries(first: 1) { edges { cursor } } }', '{ agents { totalCount } }', '{ members { id } }', '{ auditStats { total } }', '{ viewer { account { id } } }']) {
       const r = await t.graphql<any>(q);

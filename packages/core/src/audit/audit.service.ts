@@ -7,6 +7,8 @@ import { parseAuditFilter, type AuditFilter, type AuditFilterInput } from './fil
 import { toAuditEntry, type AuditEntry } from './audit-entry.ts';
 
 export const MAX_PAGE = 500;
+/** Most ids in one `getMany`. */
+export const MAX_IDS = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface AuditPage {
@@ -89,6 +91,24 @@ export class AuditService {
     const row = await repo.findAuditEntryById(this.db, id, access.auditScope);
     if (!row) throw new NotFoundError('audit entry', id);
     return toAuditEntry(row, access);
+  }
+
+  /**
+   * The entries with these ids the viewer may see, in the order asked (ids not found or not visible
+   * are left out). At most MAX_IDS ids. For refreshing rows already shown, e.g. live rows whose outcome
+   * (duration, upstream status) was recorded after they were streamed.
+   */
+  async getMany(access: Access, ids: readonly string[]): Promise<AuditEntry[]> {
+    if (ids.length > MAX_IDS) throw new ValidationError(`ids: at most ${MAX_IDS} ids at once`, 'ids');
+    ids.forEach((id, i) => {
+      if (!UUID.test(id)) throw new ValidationError(`ids[${i}] must be a UUID`, `ids[${i}]`);
+    });
+    const rows = await repo.listAuditEntriesByIds(this.db, [...new Set(ids)], access.auditScope);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return [...new Set(ids)].flatMap((id) => {
+      const row = byId.get(id);
+      return row ? [toAuditEntry(row, access)] : [];
+    });
   }
 
   /**

@@ -127,6 +127,17 @@ export async function findAuditEntryById(db: Db, id: string, scope: AuditScope):
     .executeTakeFirst();
 }
 
+/** The entries with these ids that the scope may see (any order). */
+export async function listAuditEntriesByIds(db: Db, ids: readonly string[], scope: AuditScope): Promise<AuditEntryRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('audit_entries')
+    .selectAll()
+    .where('id', 'in', ids as string[])
+    .where((eb) => scopeCondition(eb, scope))
+    .execute();
+}
+
 export async function findLatestAuditSeq(db: Db): Promise<number> {
   const row = await db.selectFrom('audit_entries').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst();
   return Number(row?.seq ?? 0);

@@ -141,6 +141,13 @@ builder.queryFields((t) => ({
       }
     },
   }),
+  auditEntriesByIds: t.field({
+    type: [AuditEntry],
+    description:
+      'The entries with these ids that the viewer may see (at most 100), in the order asked; ids not found or not visible are left out. For refreshing rows already shown, e.g. live rows whose outcome (duration, upstream status) was recorded after they were streamed.',
+    args: { ids: t.arg.idList({ required: true }) },
+    resolve: async (_root, args, ctx) => ctx.core.audit.getMany(await ctx.access(), args.ids.map(String)),
+  }),
   auditStats: t.field({
     type: AuditStats,
     description: 'Totals, ratio, series and per-service breakdown for the filter; without from, the last 24 hours.',

@@ -73,3 +73,15 @@ export const AuditList_EntryAdded = graphql(
 );
 
 export type AuditEdge = ResultOf<typeof AuditList_EntryAdded>['auditEntryAdded'];
+
+/** Rows shown before their outcome was recorded, asked again by id (see useAuditFeed). */
+export const AuditList_Refresh = graphql(
+  `
+    query AuditList_Refresh($ids: [ID!]!) {
+      auditEntriesByIds(ids: $ids) {
+        ...AuditRow_Entry
+      }
+    }
+  `,
+  [AuditRow_Entry],
+);

@@ -7,11 +7,25 @@ import { CombinedError, useClient } from 'urql';
 import type { AuditFilterInput } from '@/lib/audit-filter';
 import { useConsoleClients } from '@/lib/providers';
 import { redirectToSignIn } from '@/lib/session';
-import { AuditList_Entries, AuditList_EntryAdded, type AuditEdge, type AuditEntry } from './audit-operations';
+import { AuditList_Entries, AuditList_EntryAdded, AuditList_Refresh, type AuditEdge, type AuditEntry } from './audit-operations';
 
 const PAGE_SIZE = 100;
 /** Live entries arriving in a burst are applied together, at most this often. */
 const FLUSH_MS = 150;
+/**
+ * A forwarded call is streamed as soon as its entry is committed, before the upstream answered; its
+ * outcome (duration, upstream status) is recorded afterwards. Such rows are asked again by id this often,
+ * at most REFRESH_BATCH at a time, until the outcome is there or REFRESH_GIVE_UP_MS have passed (past the
+ * upstream timeout, an outcome is no longer coming).
+ */
+const REFRESH_MS = 1000;
+const REFRESH_BATCH = 100;
+const REFRESH_GIVE_UP_MS = 60_000;
+
+/** An ALLOW entry without a duration: its call was forwarded and has not been answered yet. */
+function awaitsOutcome(entry: AuditEntry): boolean {
+  return entry.decision === 'ALLOW' && entry.durationMs == null;
+}
 
 interface FeedState {
   status: 'loading' | 'ready' | 'error';
@@ -33,6 +47,7 @@ type Action =
   | { type: 'failed'; error: CombinedError }
   | { type: 'live'; entries: AuditEntry[]; paused: boolean }
   | { type: 'resume' }
+  | { type: 'outcomes'; entries: AuditEntry[] }
   | { type: 'liveError'; message: string | null };
 
 const initialState: FeedState = {
@@ -90,6 +105,11 @@ function reducer(state: FeedState, action: Action): FeedState {
         : { ...state, entries: mergeNewest(state.entries, action.entries) };
     case 'resume':
       return state.pending.length ? { ...state, entries: mergeNewest(state.entries, state.pending), pending: [] } : state;
+    case 'outcomes': {
+      const fresh = new Map(action.entries.map((e) => [e.id, e]));
+      const patch = (list: AuditEntry[]) => (list.some((e) => fresh.has(e.id)) ? list.map((e) => fresh.get(e.id) ?? e) : list);
+      return { ...state, entries: patch(state.entries), pending: patch(state.pending) };
+    }
     case 'liveError':
       return { ...state, liveError: action.message };
   }
@@ -138,10 +158,33 @@ export function useAuditFeed({ filter, filterKey, enabled, paused }: { filter: A
     let disposeStream: (() => void) | null = null;
     let queue: AuditEntry[] = [];
     let flushTimer: ReturnType<typeof setTimeout> | null = null;
+    // Live rows waiting for their outcome: id → when first seen.
+    const awaiting = new Map<string, number>();
+    let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+    const refresh = () => {
+      refreshTimer = null;
+      if (current !== generation.current) return;
+      const now = Date.now();
+      for (const [id, since] of awaiting) if (now - since > REFRESH_GIVE_UP_MS) awaiting.delete(id);
+      const ids = [...awaiting.keys()].slice(0, REFRESH_BATCH);
+      if (!ids.length) return;
+      void client
+        .query(AuditList_Refresh, { ids }, { requestPolicy: 'network-only' })
+        .toPromise()
+        .then((result) => {
+          if (current !== generation.current) return;
+          const done = (result.data?.auditEntriesByIds ?? []).filter((e) => !awaitsOutcome(e));
+          for (const e of done) awaiting.delete(e.id);
+          if (done.length) dispatch({ type: 'outcomes', entries: done });
+          if (awaiting.size) refreshTimer ??= setTimeout(refresh, REFRESH_MS);
+        });
+    };
     const flush = () => {
       flushTimer = null;
       if (current !== generation.current || !queue.length) return;
       dispatch({ type: 'live', entries: queue, paused: pausedRef.current });
+      for (const entry of queue) if (awaitsOutcome(entry)) awaiting.set(entry.id, Date.now());
+      if (awaiting.size) refreshTimer ??= setTimeout(refresh, REFRESH_MS);
       queue = [];
     };
 
@@ -205,6 +248,7 @@ export function useAuditFeed({ filter, filterKey, enabled, paused }: { filter: A
     return () => {
       generation.current += 1;
       if (flushTimer) clearTimeout(flushTimer);
+      if (refreshTimer) clearTimeout(refreshTimer);
       disposeStream?.();
     };
     // The filter object is rebuilt on each render; its serialised key decides when to start over.
