@@ -7,7 +7,8 @@ import { sql, type Kysely } from 'kysely';
 // flags): a query of its own on every call. A counter on the agent, raised by a trigger in the same
 // transaction as any change to the agent's policies, is read with the caller's key in the one lookup a
 // call makes, so the policy check costs no round trip, and a change committed on any server instance is
-// seen by the very next call on every instance.
+// seen by the very next call on every instance. (Triggers do not fire with session_replication_role =
+// replica, which logical replication and some restore tools set: after such a load, restart the servers.)
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     alter table agents add column policy_revision bigint not null default 0;
@@ -24,11 +25,23 @@ export async function up(db: Kysely<any>): Promise<void> {
 
     create trigger policies_revision after insert or update or delete on policies
       for each row execute function wicket_policy_revision();
+
+    -- TRUNCATE (a restore script clearing the table) fires no row trigger: every agent's revision goes up.
+    create function wicket_policy_revision_all() returns trigger language plpgsql as $$
+    begin
+      update agents set policy_revision = policy_revision + 1;
+      return null;
+    end $$;
+
+    create trigger policies_revision_truncate after truncate on policies
+      for each statement execute function wicket_policy_revision_all();
   `.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`
+    drop trigger policies_revision_truncate on policies;
+    drop function wicket_policy_revision_all();
     drop trigger policies_revision on policies;
     drop function wicket_policy_revision();
     alter table agents drop column policy_revision;

@@ -107,6 +107,26 @@ describe('DecisionService: the policies the proxy decides with', () => {
     expect(await core.decisions.loadAgentPolicies(other.id)).toBe(untouched);
   });
 
+  it('a TRUNCATE of the policies (a restore script) raises every agent\'s revision', async () => {
+    // A database of its own: the truncate takes every policy with it.
+    const own = await startTestApp();
+    try {
+      const owner = await own.f.accountWithToken();
+      await own.f.connector({ service: 'github' });
+      const agent = (await own.f.agent({ owner: owner.account, services: ['github'] })).id;
+      const ownAccess = await own.app.core.access(await own.app.core.auth.authenticate({ authorization: owner.authorization }));
+      await own.app.core.policies.create(ownAccess, agent, { name: 'Allow reads', service: 'github', effect: 'permit', tools: ['list_repositories'] });
+      const before = await own.app.core.decisions.loadAgentPolicies(agent);
+      expect(before.policies).toHaveLength(1);
+      await sql`truncate policies cascade`.execute(own.testDb.database.db);
+      const after = await own.app.core.decisions.loadAgentPolicies(agent);
+      expect(after.revision).not.toBe(before.revision);
+      expect(after.policies).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('decides a one-off policy set without disturbing the agent', async () => {
     const loaded = await core.decisions.loadAgentPolicies(agentId);
     const draft = {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, LATEST_PROTOCOL_VERSION, ListToolsRequestSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { HttpForwarder, SdkClientForwarder, type UpstreamForwarder } from '@wicket/proxy';
 import { FAIL_ARGUMENT, SLOW_MS_ARGUMENT, findDemoCatalog, startUpstreamServer, type UpstreamServer } from '@wicket/upstream-demo';
 
@@ -116,5 +116,104 @@ describe('http forwarder with a stateful upstream', () => {
     expect((await hello('d')).kind).toBe('result');
     expect(initializations).toBe(2);
     await forwarder.close();
+  });
+});
+
+describe('http forwarder on the wire: redirects, large and awkward SSE answers', () => {
+  let server: Server;
+  let base: string;
+  const seen: { path: string; authorization?: string; method: string }[] = [];
+  const big = 'x'.repeat(6 * 1024 * 1024);
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const path = new URL(req.url!, 'http://x').pathname;
+      seen.push({ path, authorization: req.headers.authorization, method: req.method! });
+      const msg = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
+      const redirect = /^\/hop(\d+)$/.exec(path);
+      if (redirect) {
+        const n = Number(redirect[1]);
+        res.writeHead(n % 2 ? 308 : 307, { location: n > 1 ? `/hop${n - 1}` : '/mcp' }).end();
+        return;
+      }
+      if (path === '/permanent') return void res.writeHead(308, { location: '/mcp' }).end();
+      if (path === '/loop') return void res.writeHead(307, { location: '/loop' }).end();
+      if (path === '/elsewhere') return void res.writeHead(307, { location: `${upstreamOrigin}/mcp` }).end();
+      if (msg.method === 'initialize') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: { tools: {} }, serverInfo: { name: 'wire', version: '1' } } }));
+        return;
+      }
+      if (!('id' in msg)) return void res.writeHead(202).end();
+      if (msg.params?.arguments?.big) {
+        // A notification with CRLF line ends, then the answer: one 6 MiB event in 7 KiB writes, its
+        // "\r\n" line ends split across writes, ended by "\r\n\n".
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('event: message\r\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{}}\r\n\r\n');
+        const event = `event: message\r\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: big }] } })}\r\n\n`;
+        for (let i = 0; i < event.length; i += 7 * 1024) {
+          if (!res.write(event.slice(i, i + 7 * 1024))) await new Promise((r) => res.once('drain', r));
+        }
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text: `auth:${req.headers.authorization ?? 'none'}` }] } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  // A second origin (same server, other host name) for the cross-origin redirect.
+  let upstreamOrigin = '';
+
+  const call = (forwarder: HttpForwarder, path: string, args: Record<string, unknown> = {}) =>
+    forwarder.callTool({ url: `${base}${path}`, authorization: AUTH }, { name: 'echo', arguments: args }, 10_000);
+  const text = (r: Awaited<ReturnType<typeof call>>) => ((r as { result: { content: { text: string }[] } }).result.content[0].text);
+
+  it('follows 307/308 keeping method, body and credentials within the origin; a 308 is remembered', async () => {
+    const forwarder = new HttpForwarder();
+    try {
+      seen.length = 0;
+      const r = await call(forwarder, '/hop3');
+      expect(r.kind).toBe('result');
+      expect(text(r)).toBe(`auth:${AUTH}`);
+      expect(seen.every((s) => s.method === 'POST' && s.authorization === AUTH)).toBe(true);
+      expect(seen.map((s) => s.path).slice(0, 4)).toEqual(['/hop3', '/hop2', '/hop1', '/mcp']);
+      seen.length = 0;
+      expect(text(await call(forwarder, '/permanent'))).toBe(`auth:${AUTH}`);
+      seen.length = 0;
+      expect(text(await call(forwarder, '/permanent'))).toBe(`auth:${AUTH}`);
+      expect(seen.map((s) => s.path)).toEqual(['/mcp']);
+    } finally {
+      await forwarder.close();
+    }
+  });
+
+  it('drops the credentials when a redirect leaves the origin, and stops redirect loops', async () => {
+    const forwarder = new HttpForwarder();
+    try {
+      upstreamOrigin = base.replace('127.0.0.1', 'localhost');
+      seen.length = 0;
+      const r = await call(forwarder, '/elsewhere');
+      expect(text(r)).toBe('auth:none');
+      expect(await call(forwarder, '/loop')).toMatchObject({ kind: 'http_error', httpStatus: 307 });
+    } finally {
+      await forwarder.close();
+    }
+  });
+
+  it('reads a 6 MiB SSE answer sent in small writes, after a notification, with CRLF line ends split across writes', async () => {
+    const forwarder = new HttpForwarder();
+    try {
+      const r = await call(forwarder, '/mcp', { big: true });
+      expect(r.kind).toBe('result');
+      expect(text(r)).toBe(big);
+    } finally {
+      await forwarder.close();
+    }
   });
 });

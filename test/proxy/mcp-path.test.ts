@@ -150,6 +150,23 @@ describe('POST /mcp, spec §4', () => {
       expect(ping.status).toBe(200);
     });
 
+    it('a client that hangs up half-way through its body is counted, not logged as an error', async () => {
+      await new Promise<void>((resolve) => {
+        const req = http.request(`${w.baseUrl}/mcp`, { method: 'POST', headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json', 'content-length': '1000' } });
+        req.on('error', () => resolve());
+        req.write('{"jsonrpc":"2.0","id":1,');
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 100);
+      });
+      await expect
+        .poll(async () => (await (await fetch(`${w.baseUrl}/metrics`)).text()).match(/wicket_proxy_requests_total\{outcome="client_aborted"\} (\d+)/)?.[1], { timeout: 5_000 })
+        .toBe('1');
+      expect(w.logs.join('')).not.toMatch(/unexpected error/);
+      expect((await w.rpc(c.key, { jsonrpc: '2.0', id: 2, method: 'ping' })).status).toBe(200);
+    });
+
     it('the in-process handler (the Hono route, for fetch-style hosts) answers /mcp as the Node server does', async () => {
       const call = (body: string, headers: Record<string, string> = {}) =>
         w.app.handler(new Request('http://in-process/mcp', { method: 'POST', body, headers: { authorization: `Bearer ${c.key}`, 'content-type': 'application/json', ...headers } }));
@@ -247,6 +264,15 @@ describe('POST /mcp, spec §4', () => {
       const noName = await w.rpc(c.key, { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { arguments: {} } });
       expect(noName.status).toBe(400);
       expect(noName.body.error.code).toBe(-32602);
+      // A NUL (which no database text takes) in the name: still just an unknown tool or service, and an
+      // unknown key is still a 401, not a database failure.
+      const nulTool = await w.callTool(c.key, 'github__list\u0000repositories');
+      expect(nulTool.status).toBe(200);
+      expect(nulTool.body.error.code).toBe(-32602);
+      const nulService = await w.callTool(c.key, 'git\u0000hub__list_repositories');
+      expect([nulService.status, nulService.body.error.code]).toEqual([400, -32602]);
+      expect((await w.callTool('wk_test_not_a_key', 'github__list\u0000repositories')).status).toBe(401);
+      expect(w.logs.join('')).not.toMatch(/key lookup failed/);
       expect(await countEntries()).toBe(before);
     });
 

@@ -59,6 +59,7 @@ type Outcome =
   | 'upstream_timeout'
   | 'unavailable'
   | 'overloaded'
+  | 'client_aborted'
   | 'initialize'
   | 'tools_list'
   | 'ping'
@@ -311,7 +312,15 @@ export function createMcpHandlers(options: McpRouteOptions) {
       return rpcError(415, null, RpcCode.InvalidRequest, 'Content-Type must be application/json');
     }
     const declared = Number(req.header('content-length') ?? NaN);
-    const text = declared > options.maxBodyBytes ? null : await req.readBody(options.maxBodyBytes);
+    let text: string | null;
+    try {
+      text = declared > options.maxBodyBytes ? null : await req.readBody(options.maxBodyBytes);
+    } catch (error) {
+      // The client went away (or broke the body) while sending it: nobody is left to answer.
+      count('client_aborted');
+      logger.debug({ err: { message: error instanceof Error ? error.message : String(error) } }, 'proxy: request body not received');
+      return rpcError(400, null, RpcCode.InvalidRequest, 'The request body could not be read');
+    }
     if (text === null) {
       count('invalid_request');
       return rpcError(413, null, RpcCode.InvalidRequest, `Request body larger than ${options.maxBodyBytes} bytes`);

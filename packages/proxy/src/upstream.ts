@@ -123,27 +123,44 @@ const SSE_TAIL_MS = 5_000;
 /**
  * Incremental reader of `text/event-stream` bodies: feed it chunks, it returns the JSON-RPC message that
  * answers `wanted` once its event is complete; other events (notifications, progress) are skipped.
+ * Line by line, looking for line ends only in the text just received, so one large event costs linear
+ * time however many chunks it comes in.
  */
 class SseAnswerReader {
-  private buffer = '';
   private readonly decoder = new TextDecoder();
+  /** Pieces of the line not yet ended. */
+  private partial: string[] = [];
+  /** The data lines of the event not yet ended. */
+  private data: string[] = [];
   constructor(private readonly wanted: number) {}
 
   push(chunk: Uint8Array | null): RpcMessage | null {
-    this.buffer += chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+    // At the end of the stream, an event without its closing blank line is dropped (as EventSource does).
+    const text = chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+    let start = 0;
     let end: number;
-    while ((end = this.buffer.search(/\r?\n\r?\n/)) !== -1) {
-      const block = this.buffer.slice(0, end);
-      this.buffer = this.buffer.slice(end + (this.buffer.startsWith('\r\n', end) ? 4 : 2));
-      const data = block
-        .split(/\r?\n/)
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-        .join('\n');
-      if (!data) continue;
-      const message = JSON.parse(data) as RpcMessage;
-      if (message && message.id === this.wanted && ('result' in message || 'error' in message)) return message;
+    while ((end = text.indexOf('\n', start)) !== -1) {
+      this.partial.push(text.slice(start, end));
+      start = end + 1;
+      let line = this.partial.length === 1 ? this.partial[0] : this.partial.join('');
+      this.partial = [];
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      const answer = this.line(line);
+      if (answer) return answer;
     }
+    if (start < text.length) this.partial.push(text.slice(start));
+    return null;
+  }
+
+  private line(line: string): RpcMessage | null {
+    if (line === '') {
+      const data = this.data.join('\n');
+      this.data = [];
+      if (!data) return null;
+      const message = JSON.parse(data) as RpcMessage;
+      return message && message.id === this.wanted && ('result' in message || 'error' in message) ? message : null;
+    }
+    if (line.startsWith('data:')) this.data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
     return null;
   }
 }
@@ -153,6 +170,13 @@ interface PostAnswer {
   message: RpcMessage | null;
   sessionId: string | null;
 }
+
+interface Redirect {
+  status: 307 | 308;
+  location: string;
+}
+
+const MAX_REDIRECTS = 5;
 
 /**
  * Forwards over `node:http`/`node:https` with keep-alive agents: per upstream (URL + credentials) it
@@ -273,16 +297,34 @@ export class HttpForwarder implements UpstreamForwarder {
     return url;
   }
 
-  private post(target: UpstreamCallTarget, session: Session, body: unknown, id: number | null, deadline: Deadline): Promise<PostAnswer> {
-    return this.send(target, session, Buffer.from(JSON.stringify(body)), id, deadline);
+  private async post(target: UpstreamCallTarget, session: Session, body: unknown, id: number | null, deadline: Deadline): Promise<PostAnswer> {
+    const payload = Buffer.from(JSON.stringify(body));
+    let url = this.url(target);
+    let headers = this.headers(target, session);
+    // 307/308 keep the method and body (an MCP server mounted at /mcp/ answers POST /mcp with one):
+    // followed like fetch does, up to MAX_REDIRECTS, without the credentials once the origin changes.
+    for (let hop = 0; ; hop++) {
+      const answer = await this.send(url, headers, payload, id, session, deadline);
+      if (!('location' in answer)) return answer;
+      if (hop === MAX_REDIRECTS) throw new HttpAnswerError(answer.status, `HTTP ${answer.status}: more than ${MAX_REDIRECTS} redirects`);
+      const next = new URL(answer.location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HttpAnswerError(answer.status, `HTTP ${answer.status}: redirect to a ${next.protocol} URL`);
+      if (next.origin !== url.origin) {
+        const { authorization: _dropped, ...rest } = headers;
+        headers = rest;
+      } else if (answer.status === 308 && hop === 0) {
+        // Permanent, same origin: go there directly from now on.
+        this.urls.set(target.url, next);
+      }
+      url = next;
+    }
   }
 
-  private send(target: UpstreamCallTarget, session: Session, payload: Buffer, id: number | null, deadline: Deadline): Promise<PostAnswer> {
-    const url = this.url(target);
+  private send(url: URL, headers: Record<string, string>, payload: Buffer, id: number | null, session: Session, deadline: Deadline): Promise<PostAnswer | Redirect> {
     const isHttps = url.protocol === 'https:';
-    return new Promise<PostAnswer>((resolve, reject) => {
+    return new Promise<PostAnswer | Redirect>((resolve, reject) => {
       let settled = false;
-      const finish = (error: Error | null, answer?: PostAnswer) => {
+      const finish = (error: Error | null, answer?: PostAnswer | Redirect) => {
         if (settled) return;
         settled = true;
         unregister();
@@ -292,7 +334,7 @@ export class HttpForwarder implements UpstreamForwarder {
       const req = (isHttps ? https : http).request(url, {
         method: 'POST',
         agent: isHttps ? this.httpsAgent : this.httpAgent,
-        headers: { ...this.headers(target, session), 'content-length': String(payload.byteLength) },
+        headers: { ...headers, 'content-length': String(payload.byteLength) },
       });
       const unregister = deadline.onExpire(() => {
         req.destroy();
@@ -304,6 +346,12 @@ export class HttpForwarder implements UpstreamForwarder {
         const sessionHeader = res.headers['mcp-session-id'];
         const sessionId = (typeof sessionHeader === 'string' ? sessionHeader : null) ?? session.sessionId;
         res.on('error', (error) => finish(error));
+        const location = res.headers.location;
+        if ((status === 307 || status === 308) && typeof location === 'string' && location) {
+          res.resume();
+          finish(null, { status, location });
+          return;
+        }
         if (status < 200 || status >= 300) {
           readText(res, 200).then(
             (text) => finish(new HttpAnswerError(status, `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`)),
@@ -393,7 +441,8 @@ class HandshakeTimeout extends Error {
 function classify(error: unknown): ForwardResult {
   if (error instanceof HttpAnswerError) return { kind: 'http_error', httpStatus: error.status, message: error.message };
   if (error instanceof InvalidAnswer) return { kind: 'invalid_response', httpStatus: error.status || null, message: error.message };
-  if (error instanceof SyntaxError) return { kind: 'invalid_response', httpStatus: null, message: `the answer is not JSON: ${error.message}` };
+  // Not the parser's message: it quotes the body, which may echo a secret from the arguments.
+  if (error instanceof SyntaxError) return { kind: 'invalid_response', httpStatus: null, message: 'the answer is not JSON' };
   return { kind: 'unreachable', message: errorText(error) };
 }
 

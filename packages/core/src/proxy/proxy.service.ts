@@ -187,7 +187,10 @@ export class ProxyService {
     const key = bearerToken(authorization);
     if (!key) return null;
     const digest = this.deps.secrets.digest(key);
-    const parsed = toolName === undefined ? null : parseToolName(toolName);
+    const name = toolName === undefined ? null : parseToolName(toolName);
+    // Text the database cannot take (NUL) must not fail the key lookup: such a name matches no
+    // connector or tool anyway, and is answered as unknown after authentication.
+    const parsed = name && { service: storableText(name.service), tool: storableText(name.tool) };
     const row: (repo.CallerRow & { route?: repo.CallRouteRow | null }) | undefined = await fromDatabase(this.deps.logger, 'key lookup', () =>
       parsed ? repo.findCaller(this.deps.db, digest, parsed) : repo.findCaller(this.deps.db, digest),
     );
