@@ -4,12 +4,18 @@
  *     at 200/s, each write one insert + the `audit.committed` event, as the proxy does it
  *   - time for one entry to reach all N subscribers, beside a plain `ws` broadcast of a pre-serialised
  *     frame of the same size to N sockets
- *   - audit write throughput with the stream on (1,000 subscribers) and off
+ *   - audit write throughput with the stream on (100 over 10 agents, 100 and 1,000 receiving everything)
+ *     and off: the same writers, stream-off and stream-on segments alternating, each "on" divided by the
+ *     mean of the "off" segments on either side (drift on a shared VM would otherwise count for or
+ *     against the stream), with the CPU of the server, PostgreSQL, the clients and everything else
  *   - memory per idle subscriber; a burst of 10,000 entries at once; memory after 10,000
  *     connect/subscribe/disconnect cycles
  *
  *   npx tsx test/bench/stream.bench.ts [--seconds 10] [--rate 200]
  *     [--only memory,latency,reach,throughput,burst,cycles] [--scenario 1,2,3]   (subsets, for iterating)
+ *     [--rounds 3] [--segment-seconds 4] [--writers 8]                             (throughput)
+ *   BENCH_PROFILE=DIR writes a CPU profile of the server process for each throughput segment to DIR;
+ *   BENCH_STREAM='{"maxCoalesceMs":50}' overrides the feed's options (AppConfig.stream).
  *
  * The server runs in this process; the clients run in a child process (this file with --client), so
  * client work does not share the server's event loop and the server's memory figures are its own.
@@ -121,7 +127,8 @@ function runClient(): void {
       }
       reply({ ok: true, open: sockets.length });
     } else if (cmd.cmd === 'counts') {
-      reply({ delivered, entries: receipts.size });
+      const u = process.cpuUsage();
+      reply({ delivered, entries: receipts.size, cpuMs: (u.user + u.system) / 1000 });
     } else if (cmd.cmd === 'collect') {
       const commits = new Map(cmd.commits);
       const latencies: number[] = [];
@@ -186,6 +193,25 @@ function runClient(): void {
 // ---------------------------------------------------------------------------------------------------
 // Server process
 
+/** BENCH_PROFILE=DIR: a V8 CPU profile of the server process per throughput phase (open in DevTools). */
+async function startProfiler() {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  return {
+    start: () => session.post('Profiler.start'),
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(file.replace(/\/[^/]*$/, ''), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+    },
+    close: async () => session.disconnect(),
+  };
+}
+
 class Clients {
   private pending: ((m: any) => void) | undefined;
   constructor(private readonly child: ChildProcess) {
@@ -214,7 +240,7 @@ class Clients {
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
+    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
   });
   const run = (section: string) => !args.only || args.only.split(',').includes(section);
   const SECONDS = Number(args.seconds);
@@ -256,7 +282,9 @@ async function main(): Promise<void> {
       tokens.push(token);
     }
 
-    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef' });
+    // BENCH_STREAM='{"maxCoalesceMs":50}' overrides feed options (AppConfig.stream), for experiments.
+    const streamOptions = process.env.BENCH_STREAM ? JSON.parse(process.env.BENCH_STREAM) : undefined;
+    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions });
     const { url: httpUrl } = await app.start(0);
     const wsUrl = `${httpUrl.replace('http', 'ws')}/graphql`;
     clients = await Clients.start();
@@ -302,7 +330,7 @@ async function main(): Promise<void> {
       const [e] = await repo.insertAuditEntries(db, [r]);
       const t = now();
       commits.set(e.id, t);
-      core.events.emit('audit.committed', { maxSeq: Number(e.seq) });
+      core.events.emit('audit.committed', { maxSeq: Number(e.seq), minSeq: Number(e.seq), agentIds: [r.agent_id], memberIds: r.member_id ? [r.member_id] : [] });
       return e;
     };
     /** Writes at `rate` per second for `seconds`, up to 16 inserts in flight. */
@@ -370,8 +398,12 @@ async function main(): Promise<void> {
       for (const s of scenarios.filter((_, i) => !args.scenario || args.scenario.split(',').includes(String(i + 1)))) {
         await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: s.count, filters: s.filters });
         await waitStats(() => stats().feed.subscribers === s.count, `${s.count} subscribers`);
-        await writeAtRate(RATE, 1); // warm-up
-        await sleep(1000);
+        const warm = await writeAtRate(RATE, 1); // warm-up
+        const perEntry = s.filters.length === 1 ? s.count : s.count / s.filters.length;
+        // Wait for the warm-up's frames to arrive, so none of them count as the measurement's.
+        const warmDeadline = Date.now() + 60_000;
+        while ((await clients.ask<{ delivered: number }>({ cmd: 'counts' })).delivered < warm * perEntry && Date.now() < warmDeadline) await sleep(100);
+        await sleep(200);
         await collect();
         loop.reset();
         loop.enable();
@@ -444,51 +476,146 @@ async function main(): Promise<void> {
     }
 
     // --- write throughput with the stream on and off --------------------------------------------------
+    // The same 8 writers doing the same work (one single-row insert + audit.committed each), as fast as
+    // they go, 5 s per measurement. Stream-off measurements are interleaved with the stream-on ones
+    // (off, on, off, on, ...) and each "on" is compared with the mean of the two "off" runs around it, so
+    // drift (table growth, autovacuum, other load on the VM) does not count for or against the stream.
     if (run('throughput')) {
-      let serverCpu = 0;
-      const throughput = async (seconds: number) => {
+      const WRITERS = Number(args.writers);
+      const profileDir = process.env.BENCH_PROFILE;
+      const profiler = profileDir ? await startProfiler() : undefined;
+      // Writes to the kernel by the server's sockets (each a write or writev syscall).
+      const net = await import('node:net');
+      const proto = net.Socket.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+      let socketWrites = 0;
+      for (const m of ['_write', '_writev']) {
+        const original = proto[m];
+        proto[m] = function (this: unknown, ...a: unknown[]) {
+          socketWrites++;
+          return original.apply(this, a);
+        };
+      }
+      const clientCpu = async () => (await clients!.ask<{ cpuMs: number }>({ cmd: 'counts' })).cpuMs;
+      const { readFileSync, readdirSync } = await import('node:fs');
+      // The whole machine (/proc/stat: busy jiffies of all CPUs) and PostgreSQL's processes, in CPU-ms.
+      const machineCpu = () => {
+        try {
+          const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+          return (f.reduce((a, b) => a + b, 0) - f[3] - f[4]) * 10;
+        } catch {
+          return NaN;
+        }
+      };
+      const postgresCpu = () => {
+        let total = 0;
+        try {
+          for (const pid of readdirSync('/proc')) {
+            if (!/^\d+$/.test(pid)) continue;
+            try {
+              const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+              if (!st.includes('(postgres)')) continue;
+              const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+              total += (Number(f[11]) + Number(f[12])) * 10;
+            } catch {
+              // gone meanwhile
+            }
+          }
+        } catch {
+          return NaN;
+        }
+        return total;
+      };
+      const measure = async (seconds: number, label?: string) => {
+        const s0 = stats();
+        const w0 = socketWrites;
+        const c0 = await clientCpu();
+        const m0 = machineCpu();
+        const p0 = postgresCpu();
+        await profiler?.start();
+        const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+        loopDelay.enable();
         const cpu0 = cpu();
-        const until = performance.now() + seconds * 1000;
+        const t0 = performance.now();
+        const until = t0 + seconds * 1000;
         let count = 0;
         await Promise.all(
-          Array.from({ length: 8 }, async () => {
+          Array.from({ length: WRITERS }, async () => {
             while (performance.now() < until) {
               await writeOne();
               count++;
             }
           }),
         );
+        const wall = performance.now() - t0;
+        const serverCpu = (cpu() - cpu0) / wall;
+        const machine = (machineCpu() - m0) / wall;
+        const postgres = (postgresCpu() - p0) / wall;
+        loopDelay.disable();
+        if (profiler && label) await profiler.stop(`${profileDir}/throughput-${label}.cpuprofile`);
+        const s1 = stats();
         commits.clear();
-        serverCpu = (cpu() - cpu0) / (seconds * 1000);
-        return count / seconds;
+        return {
+          rate: (count * 1000) / wall,
+          serverCpu,
+          clientCpu: ((await clientCpu()) - c0) / wall,
+          socketWrites: ((socketWrites - w0) * 1000) / wall,
+          groupReads: ((s1.feed.groupReads - s0.feed.groupReads) * 1000) / wall,
+          ticks: ((s1.feed.ticks - s0.feed.ticks) * 1000) / wall,
+          coalesceMs: s1.feed.coalesceMs,
+          socketWriteBusy: (s1.feed.socketWriteMs - s0.feed.socketWriteMs) / wall,
+          machine,
+          postgres,
+          loopMean: loopDelay.mean / 1e6,
+          loopP99: loopDelay.percentile(99) / 1e6,
+        };
       };
-      await throughput(1);
-      const off = await throughput(5);
-      const offCpu = serverCpu;
-      const measureOn = async (count: number, filters: Record<string, unknown>[]) => {
-        await clients!.ask({ cmd: 'open', url: wsUrl, tokens, count, filters });
-        await waitStats(() => stats().feed.subscribers === count, `${count} subscribers`);
-        await clients!.ask({ cmd: 'collect', commits: [] });
-        const rate = await throughput(5);
-        const rateCpu = serverCpu;
-        const { delivered } = await clients!.ask<{ delivered: number }>({ cmd: 'counts' });
-        await clients!.ask({ cmd: 'closeAll' });
-        await waitStats(() => stats().feed.subscribers === 0, 'idle');
-        return { rate, cpu: rateCpu, delivered: delivered / 5 };
-      };
-      const on10 = await measureOn(100, agents.map((a) => ({ agentId: a.id })));
-      const on100 = await measureOn(100, [{}]);
-      const on1000 = await measureOn(1000, [{}]);
-      const pct = (v: number) => `${v >= off ? '+' : ''}${(((v - off) / off) * 100).toFixed(0)} %`;
-      print(`\nAudit write throughput (8 writers as fast as they go, one entry per insert + audit.committed, 5 s each)`);
-      print(`  stream off (no subscriber): ${Math.round(off).toLocaleString('en-US')} entries/s, server process CPU ${(offCpu * 100).toFixed(0)} %`);
-      for (const [label, r] of [
-        ['100 subscribers over 10 agents (each entry to 10)', on10],
-        ['100 subscribers receiving every entry', on100],
-        ['1,000 subscribers receiving every entry', on1000],
-      ] as const) {
-        print(`  ${label}: ${Math.round(r.rate).toLocaleString('en-US')} entries/s (${pct(r.rate)}), ${Math.round(r.delivered).toLocaleString('en-US')} frames/s received meanwhile, server process CPU ${(r.cpu * 100).toFixed(0)} %`);
+      const scenarios = [
+        { key: 'agents', label: '100 subscribers over 10 agents (each entry to 10)', count: 100, filters: agents.map((a) => ({ agentId: a.id })) },
+        { key: 'all100', label: '100 subscribers receiving every entry', count: 100, filters: [{}] },
+        { key: 'all1000', label: '1,000 subscribers receiving every entry', count: 1000, filters: [{}] },
+      ].filter((_, i) => !args.scenario || args.scenario.split(',').includes(String(i + 1)));
+      const ROUNDS = Number(args.rounds);
+      const SEG = Number(args['segment-seconds']);
+      type Measured = Awaited<ReturnType<typeof measure>>;
+      const results: { s: (typeof scenarios)[number]; rounds: { on: Measured; before: Measured; after: Measured; delivered: number }[] }[] = [];
+      await measure(1); // warm-up
+      let off = await measure(SEG, 'off-0');
+      for (const s of scenarios) {
+        const rounds: (typeof results)[number]['rounds'] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          await clients!.ask({ cmd: 'open', url: wsUrl, tokens, count: s.count, filters: s.filters });
+          await waitStats(() => stats().feed.subscribers === s.count, `${s.count} subscribers`);
+          await sleep(300);
+          const d0 = (await clients!.ask<{ delivered: number }>({ cmd: 'counts' })).delivered;
+          const on = await measure(SEG, `${s.key}-${round}`);
+          const { delivered } = await clients!.ask<{ delivered: number }>({ cmd: 'counts' });
+          await clients!.ask({ cmd: 'closeAll' });
+          await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
+          await sleep(300);
+          const after = await measure(SEG, `off-after-${s.key}-${round}`);
+          rounds.push({ on, before: off, after, delivered: (delivered - d0) / SEG });
+          off = after;
+        }
+        results.push({ s, rounds });
       }
+      const cpus = (await import('node:os')).cpus().length;
+      const pctOf = (v: number) => `${(v * 100).toFixed(0)} %`;
+      const line = (r: Measured) =>
+        `CPU server ${pctOf(r.serverCpu)}, PostgreSQL ${pctOf(r.postgres)}, clients ${pctOf(r.clientCpu)}, other ${pctOf(Math.max(0, r.machine - r.serverCpu - r.postgres - r.clientCpu))} (machine ${pctOf(r.machine)} of ${cpus * 100} %); loop delay mean ${r.loopMean.toFixed(1)} ms, p99 ${r.loopP99.toFixed(1)} ms; ${Math.round(r.socketWrites).toLocaleString('en-US')} socket writes/s; ${Math.round(r.ticks)} read passes/s (window ${r.coalesceMs.toFixed(0)} ms; stream socket writes take ${pctOf(r.socketWriteBusy)} of the time), ${Math.round(r.groupReads)} group reads/s`;
+      print(`\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`);
+      print(`stream off and on alternating (${ROUNDS} rounds per row); each "on" is divided by the mean of the two "off" segments around it`);
+      const median = (xs: number[]) => percentile(xs, 50);
+      for (const { s, rounds } of results) {
+        const ratios = rounds.map((r) => r.on.rate / ((r.before.rate + r.after.rate) / 2));
+        const offRates = rounds.flatMap((r) => [r.before.rate, r.after.rate]);
+        print(`  ${s.label}: median ${median(ratios).toFixed(2)}x (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')}); ${Math.round(median(rounds.map((r) => r.on.rate))).toLocaleString('en-US')} entries/s on, ${Math.round(median(offRates)).toLocaleString('en-US')} off; ${Math.round(median(rounds.map((r) => r.delivered))).toLocaleString('en-US')} frames/s received`);
+        for (const [i, r] of rounds.entries()) {
+          print(`    round ${i + 1} on:  ${Math.round(r.on.rate).toLocaleString('en-US')} entries/s; ${line(r.on)}`);
+          print(`    round ${i + 1} off: ${Math.round(r.after.rate).toLocaleString('en-US')} entries/s; ${line(r.after)}`);
+        }
+      }
+      print(`  first stream-off segment: ${Math.round(results[0]?.rounds[0]?.before.rate ?? off.rate).toLocaleString('en-US')} entries/s; ${line(results[0]?.rounds[0]?.before ?? off)}`);
+      await profiler?.close();
     }
 
     // --- a burst of 10,000 entries at once --------------------------------------------------------------
@@ -508,7 +635,8 @@ async function main(): Promise<void> {
         Array.from({ length: 100 }, async () => {
           const rows = Array.from({ length: 100 }, () => row());
           const inserted = await repo.insertAuditEntries(db, rows);
-          core.events.emit('audit.committed', { maxSeq: Math.max(...inserted.map((e) => Number(e.seq))) });
+          const seqs = inserted.map((e) => Number(e.seq));
+          core.events.emit('audit.committed', { maxSeq: Math.max(...seqs), minSeq: Math.min(...seqs), agentIds: [...new Set(rows.map((x) => x.agent_id))], memberIds: [] });
         }),
       );
       const committedMs = performance.now() - b0;

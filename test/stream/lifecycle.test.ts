@@ -20,7 +20,7 @@ describe('live audit stream: credentials, limits, shutdown and leaks', () => {
   };
   const idle = () => {
     const s = t.app.streamStats();
-    return s.feed.groups === 0 && s.feed.subscribers === 0 && s.feed.credentialWatchers === 0 && s.ws?.sockets === 0 && s.ws?.subscriptions === 0;
+    return s.feed.groups === 0 && s.feed.subscribers === 0 && s.feed.credentialWatchers === 0 && s.ws?.sockets === 0 && s.ws?.subscriptions === 0 && s.ws?.accounts === 0;
   };
 
   beforeAll(async () => {
@@ -109,6 +109,50 @@ describe('live audit stream: credentials, limits, shutdown and leaks', () => {
     await fine.connected;
     for (const m of [c, ...more, fine]) await m.dispose();
     await waitFor(idle, 10_000, 'everything released');
+  });
+
+  it('counts SSE streams toward the per-account connection limit, with graphql-ws sockets', async () => {
+    const { account, token } = await t.f.accountWithToken();
+    await t.f.agent({ name: 'sse-limit-bot', owner: account });
+    const accountOpen = () => t.app.streamStats().ws!.accounts;
+    const accountsBefore = accountOpen();
+    const sockets = Array.from({ length: 15 }, () => ws({ token }));
+    await Promise.all(sockets.map((m) => m.connected));
+    const streams = Array.from({ length: 5 }, () => subscribeSse(url, { token }));
+    await waitFor(() => t.app.streamStats().feed.subscribers === 5, 10_000, '5 SSE streams');
+    expect(accountOpen()).toBe(accountsBefore + 1);
+
+    // 15 sockets + 5 streams: a sixth stream and a 16th socket are both over the limit of 20.
+    const extraStream = subscribeSse(url, { token });
+    await extraStream.ended;
+    expect(extraStream.events).toHaveLength(0);
+    expect(extraStream.errors[0]).toMatchObject({ extensions: { code: 'TOO_MANY_CONNECTIONS' } });
+    expect(JSON.stringify(extraStream.errors)).toMatch(/at most 20/);
+    const overSocket = ws({ token });
+    expect((await overSocket.closed).code).toBe(4429);
+    expect(t.app.streamStats().feed.subscribers).toBe(5);
+
+    // A stream that ends gives its slot back: a socket fits again, and the next one does not.
+    streams[0].stop();
+    await streams[0].ended;
+    await waitFor(() => t.app.streamStats().feed.subscribers === 4, 10_000, 'the stream released');
+    let again = ws({ token });
+    for (let attempt = 0; attempt < 50; attempt++) {
+      // The HTTP layer releases the slot as the stream ends, which can trail the feed by a moment.
+      const outcome = await Promise.race([again.connected.then(() => 'connected'), again.closed.then((c) => c.code)]);
+      if (outcome === 'connected') break;
+      expect(outcome).toBe(4429);
+      await sleep(50);
+      again = ws({ token });
+    }
+    await again.connected;
+    expect((await ws({ token }).closed).code).toBe(4429);
+
+    for (const s of streams) s.stop();
+    await Promise.all(streams.map((s) => s.ended));
+    for (const m of [...sockets, again]) await m.dispose();
+    await waitFor(idle, 10_000, 'everything released');
+    expect(accountOpen()).toBe(accountsBefore);
   });
 
   it('releases every reader, listener and watcher after abrupt disconnects', async () => {

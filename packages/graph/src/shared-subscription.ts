@@ -99,10 +99,14 @@ async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncG
     [Symbol.asyncIterator]() {
       return this;
     },
-    async next() {
-      const r = await source.next();
-      if (r.done) return { value: undefined, done: true };
-      return { value: await executeShared(args, key, r.value), done: false };
+    // Without async/await: a delivery to each socket of a group passes here, and the result is usually
+    // already there (another subscriber executed it), so no extra microtask hops.
+    next() {
+      return source.next().then((r): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
+        if (r.done) return { value: undefined, done: true };
+        const value = executeShared(args, key, r.value);
+        return value instanceof Promise ? value.then((v) => ({ value: v, done: false })) : { value, done: false };
+      });
     },
     async return() {
       await source.return?.();

@@ -15,7 +15,10 @@ export interface GraphqlWsOptions {
   path?: string;
   /** Active operations on one connection (default 20). */
   maxSubscriptionsPerSocket?: number;
-  /** Open authenticated connections of one account, across its tokens and sessions (default 20). */
+  /**
+   * Open authenticated connections of one account, across its tokens and sessions, graphql-ws sockets
+   * and SSE subscription streams together (default 20).
+   */
   maxSocketsPerAccount?: number;
   /** Origins whose pages may use the console's session cookie on the upgrade request. */
   allowedOrigins?: string[];
@@ -27,6 +30,7 @@ export interface GraphqlWsOptions {
 
 export interface GraphqlWsStats {
   sockets: number;
+  /** Accounts with a graphql-ws socket or an SSE stream open. */
   accounts: number;
   subscriptions: number;
   /** auditEntryAdded results executed / reused from another subscriber of the same group. */
@@ -49,6 +53,45 @@ interface Extra {
 
 /** graphql-ws close code for an account over its connection limit; the client does not retry it. */
 export const TOO_MANY_CONNECTIONS = 4429;
+
+/**
+ * Open live connections per account, shared by graphql-ws sockets and SSE subscription streams (one per
+ * Core): the per-account limit counts both, so an account cannot get around it by switching transport.
+ */
+export interface AccountConnections {
+  /** Most graphql-ws sockets plus SSE streams one account may have open (default 20). */
+  limit: number;
+  readonly open: Map<string, number>;
+  /** Takes a slot; false when the account is at its limit. No await between check and take. */
+  acquire(accountId: string): boolean;
+  release(accountId: string): void;
+}
+
+const connectionsByCore = new WeakMap<object, AccountConnections>();
+
+export function accountConnections(core: Core): AccountConnections {
+  let c = connectionsByCore.get(core);
+  if (!c) {
+    const open = new Map<string, number>();
+    c = {
+      limit: 20,
+      open,
+      acquire(accountId) {
+        const n = open.get(accountId) ?? 0;
+        if (n >= this.limit) return false;
+        open.set(accountId, n + 1);
+        return true;
+      },
+      release(accountId) {
+        const n = (open.get(accountId) ?? 1) - 1;
+        if (n > 0) open.set(accountId, n);
+        else open.delete(accountId);
+      },
+    };
+    connectionsByCore.set(core, c);
+  }
+  return c;
+}
 
 /**
  * graphql-ws stringifies every message per socket. A shared result (one per group and operation
@@ -83,14 +126,19 @@ function spliceFrame(data: string): string {
 const SEND_HIGH_WATER = 256 * 1024;
 
 /**
- * Frames sent to one socket within one tick go out in one write (one syscall) instead of one each:
- * during a burst a subscriber sends several entries per turn.
+ * Frames sent to one socket within one tick go out in one write (one syscall) instead of one each: the
+ * feed lets one subscriber at a time send everything it has queued, so a socket gets one write per read
+ * pass. The time the write takes is reported to the feed, whose coalescing window follows it.
  */
-function corkUntilNextTick(socket: WebSocket): void {
+function corkUntilNextTick(socket: WebSocket, onWrite: (ms: number) => void): void {
   const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void; writableCorked: number } })._socket;
   if (!raw || raw.writableCorked) return;
   raw.cork();
-  process.nextTick(() => raw.uncork());
+  process.nextTick(() => {
+    const started = performance.now();
+    raw.uncork();
+    onWrite(performance.now() - started);
+  });
 }
 
 function pathOf(request: IncomingMessage): string {
@@ -127,7 +175,9 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
   const keepAliveMs = options.keepAliveMs ?? 12_000;
   const log = core.logger;
 
-  const socketsByAccount = new Map<string, number>();
+  const connections = accountConnections(core);
+  connections.limit = maxSockets;
+  const onSocketWrite = (ms: number) => core.feed.recordSocketWrite(ms);
   const contexts = new Map<WebSocket, Context<Record<string, unknown>, Extra>>();
   const envelopedByArgs = new WeakMap<ExecutionArgs, ReturnType<typeof yoga.getEnveloped>>();
   let closing = false;
@@ -154,21 +204,17 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
         return false;
       }
       // No await between the count and the increment: concurrent connects cannot all slip under it.
-      const open = socketsByAccount.get(viewer.accountId) ?? 0;
-      if (open >= maxSockets) {
-        socket.close(TOO_MANY_CONNECTIONS, `too many connections for this account (at most ${maxSockets})`);
+      if (!connections.acquire(viewer.accountId)) {
+        socket.close(TOO_MANY_CONNECTIONS, `too many connections for this account (at most ${connections.limit})`);
         return false;
       }
-      socketsByAccount.set(viewer.accountId, open + 1);
       ctx.extra.viewer = viewer;
       contexts.set(socket, ctx);
       const unwatch = core.feed.watchCredential(viewer, () => socket.close(CloseCode.Unauthorized, 'Unauthorized: credential revoked or signed out'));
       socket.once('close', () => {
         unwatch();
         contexts.delete(socket);
-        const n = (socketsByAccount.get(viewer.accountId) ?? 1) - 1;
-        if (n > 0) socketsByAccount.set(viewer.accountId, n);
-        else socketsByAccount.delete(viewer.accountId);
+        connections.release(viewer.accountId);
       });
       return true;
     },
@@ -217,7 +263,7 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
         send: (data) => {
           const frame = spliceFrame(data);
           if (socket.readyState !== socket.OPEN) return Promise.resolve();
-          corkUntilNextTick(socket);
+          corkUntilNextTick(socket, onSocketWrite);
           // Below the high-water mark the next message may follow at once (and share the write);
           // above it, wait for the write to drain: a slow reader slows its own stream only.
           if (socket.bufferedAmount < SEND_HIGH_WATER) {
@@ -302,7 +348,7 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
       for (const ctx of contexts.values()) subscriptions += Object.keys(ctx.subscriptions).length;
       return {
         sockets: wss.clients.size,
-        accounts: socketsByAccount.size,
+        accounts: connections.open.size,
         subscriptions,
         executions: sharedExecutionStats.executions,
         reusedExecutions: sharedExecutionStats.reused,

@@ -5,6 +5,7 @@ import { isAppError, type Core, type Viewer } from '@wicket/core';
 import { createGraphContext, type GraphContext } from './context.ts';
 import { buildSchema } from './schema.ts';
 import { useSharedSubscriptionExecution } from './shared-subscription.ts';
+import { accountConnections } from './ws.ts';
 import { publicMutations } from './types/viewer.ts';
 
 export interface GraphServerContext {
@@ -91,6 +92,53 @@ function useAuthGate(): Plugin<GraphContext> {
   };
 }
 
+/**
+ * SSE subscription streams count toward the per-account connection limit, with graphql-ws sockets
+ * (ws.ts). A stream over HTTP takes a slot when it subscribes and gives it back once, however it ends:
+ * completed, failed, cancelled by the client (the iterator's return), or the request aborted. Over
+ * graphql-ws the socket holds the slot, so its operations take none.
+ */
+function useSseConnectionLimit(core: Core): Plugin<GraphContext> {
+  const connections = accountConnections(core);
+  return {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const ctx = args.contextValue as GraphContext & { socket?: unknown; request?: unknown };
+      if (!ctx.viewer || ctx.socket || !ctx.request) return;
+      const accountId = ctx.viewer.accountId;
+      if (!connections.acquire(accountId)) {
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError(`too many connections for this account (at most ${connections.limit}: WebSocket connections and SSE streams together)`, {
+              extensions: { code: 'TOO_MANY_CONNECTIONS', http: { status: 429 } },
+            }),
+          ],
+        });
+        return;
+      }
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        ctx.signal?.removeEventListener('abort', release);
+        connections.release(accountId);
+      };
+      ctx.signal?.addEventListener('abort', release, { once: true });
+      if (ctx.signal?.aborted) release();
+      return {
+        onSubscribeResult({ result }) {
+          // Not a stream (the subscribe resolver failed): nothing stays open.
+          if (!result || typeof result !== 'object' || !(Symbol.asyncIterator in result)) {
+            release();
+            return;
+          }
+          return { onEnd: release };
+        },
+        onSubscribeError: release,
+      };
+    },
+  };
+}
+
 export function createGraphServer(options: { core: Core; secureCookies?: boolean; plugins?: Plugin[] }): YogaServerInstance<GraphServerContext, GraphContext> {
   const { core } = options;
   return createYoga<GraphServerContext, GraphContext>({
@@ -116,6 +164,6 @@ export function createGraphServer(options: { core: Core; secureCookies?: boolean
     context: ({ viewer, setCookie, signal }) => createGraphContext(core, viewer ?? null, { setCookie, secureCookies: options.secureCookies, signal }),
     // Compiled execution (graphql-jit): the same results, a fraction of the per-field overhead on
     // large pages. Documents are compiled once and cached.
-    plugins: [useAuthGate(), useGraphQlJit({}, { cache: createLruCache(500) }), useSharedSubscriptionExecution(), ...(options.plugins ?? [])],
+    plugins: [useAuthGate(), useSseConnectionLimit(core), useGraphQlJit({}, { cache: createLruCache(500) }), useSharedSubscriptionExecution(), ...(options.plugins ?? [])],
   });
 }

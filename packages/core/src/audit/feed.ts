@@ -1,10 +1,10 @@
-import type { Database } from '@wicket/db';
+import { repo, type AuditEntryRow, type Database } from '@wicket/db';
 import type { Access, Viewer } from '../access.ts';
 import type { AuthService } from '../auth.service.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
-import type { CoreEventBus } from '../events.ts';
+import type { AuditCommitted, CoreEventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
-import type { AuditEntry } from './audit-entry.ts';
+import { toAuditEntry, type AuditEntry } from './audit-entry.ts';
 import type { AuditService } from './audit.service.ts';
 import { decodeAuditCursor } from './cursor.ts';
 import { parseAuditFilter, type AuditFilter, type AuditFilterInput } from './filter.ts';
@@ -23,6 +23,11 @@ import { parseAuditFilter, type AuditFilter, type AuditFilterInput } from './fil
  * is mapped (and, by the GraphQL layer, executed and serialised) once per group, not once per socket.
  * A subscriber that is behind the group (resuming from an old cursor, or too slow to keep up) reads the
  * table on its own until it reaches the group's position, then joins it; its memory stays bounded.
+ *
+ * What keeps the stream cheap for the writers (docs/live-stream.md, docs/benchmarks.md): passes spaced
+ * by their measured fixed cost under load (adaptive coalescing), groups that can see nothing of the
+ * announced batches skipping their read, one read shared by groups that filter by equality, delivery one
+ * subscriber at a time so each socket gets one write per pass, and at most a few feed queries at once.
  */
 
 export interface AuditFeedOptions {
@@ -36,6 +41,21 @@ export interface AuditFeedOptions {
   credentialCheckMs?: number;
   /** Rows per read, for the group reader and for a subscriber catching up. */
   batchSize?: number;
+  /**
+   * Adaptive coalescing: under load, read passes are spaced so that what each pass costs whatever it
+   * carries (its group reads and one socket write per subscriber that receives something, both
+   * measured) takes at most this share of the time between two passes (default 0.05)...
+   */
+  coalesceDuty?: number;
+  /** ...but at most this far apart (default 100 ms). A wake-up after a quiet spell still reads at once. */
+  maxCoalesceMs?: number;
+  /** Delivery time per event-loop turn before subscribers wait for the next turn (default 4 ms). */
+  deliverySliceMs?: number;
+  /**
+   * Most of the feed's queries (group reads, catch-up reads, head probes) running at once (default 4):
+   * the connection pool also serves the proxy's audit writes.
+   */
+  maxConcurrentReads?: number;
 }
 
 export interface AuditFeedStats {
@@ -52,8 +72,17 @@ export interface AuditFeedStats {
   /** Table reads by group readers / by subscribers catching up. */
   groupReads: number;
   catchUpReads: number;
+  /** Group passes skipped without a read: the committed batches concern no agent or member the group can see. */
+  skippedReads: number;
+  /** Reads shared by several groups (see AuditFeed.tick), and the group passes they served. */
+  sharedReads: number;
+  sharedGroupPasses: number;
   notifiesSent: number;
   ticks: number;
+  /** Time spent writing stream frames to sockets (reported by the transport), in ms since start. */
+  socketWriteMs: number;
+  /** The current minimum time between two read passes (adaptive coalescing), in ms. */
+  coalesceMs: number;
 }
 
 export interface FeedDeps {
@@ -113,6 +142,11 @@ function seqOf(entry: AuditEntry): number {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Most entries one subscriber sends in one turn while others wait: large enough that its frames share a
+ * socket write, small enough that a burst advances every subscriber evenly (see AuditFeed.pace).
+ */
+const TURN_FRAMES = 32;
 /** Delivery time per event-loop turn before subscribers wait for the next turn. */
 const SLICE_MS = 4;
 /**
@@ -124,6 +158,10 @@ const SLICE_MS = 4;
 function tickIntervalMs(groups: number): number {
   return Math.min(1000, Math.max(10, 2 * groups));
 }
+
+/** After a pause this long without a pass, the measured pass cost is forgotten: the next reads are immediate. */
+const QUIET_MS = 500;
+
 
 /** A small FIFO that does not copy on every shift. */
 class Queue<T> {
@@ -151,6 +189,51 @@ class Queue<T> {
   }
 }
 
+/** At most `limit` tasks at once; the others wait their turn in order. */
+class Limiter {
+  private active = 0;
+  private readonly waiting = new Queue<() => void>();
+  constructor(private readonly limit: number) {}
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await task();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/** What the `audit.committed` events of one pass say about the seqs they cover. */
+interface Announced {
+  min: number;
+  max: number;
+  agents: string[];
+  members: string[];
+}
+
+/**
+ * The agents and members of every entry with a seq in (from, to], when the announced batches cover that
+ * whole range (each batch's seqs [min, max] are its own: statements draw them under the audit lock);
+ * undefined when any seq in it may come from elsewhere (another instance, a writer that did not say).
+ */
+function knownRange(batches: Announced[], from: number, to: number): { agents: Set<string>; members: Set<string> } | undefined {
+  const agents = new Set<string>();
+  const members = new Set<string>();
+  let covered = from;
+  for (const b of [...batches].sort((x, y) => x.min - y.min)) {
+    if (b.max <= from) continue;
+    if (b.min > covered + 1) return undefined;
+    covered = Math.max(covered, b.max);
+    for (const a of b.agents) agents.add(a);
+    for (const m of b.members) members.add(m);
+  }
+  return covered >= to ? { agents, members } : undefined;
+}
+
 class Group {
   readonly live = new Set<FeedSubscription>();
   readonly members = new Set<FeedSubscription>();
@@ -167,10 +250,56 @@ class Group {
     position: number,
   ) {
     this.position = position;
+    this.ownerSet = new Set(visibility.owner.map((a) => a.toLowerCase()));
+    this.memberSet = new Set(visibility.members.map((m) => m.toLowerCase()));
   }
 
   attach(sub: FeedSubscription): void {
     this.live.add(sub);
+  }
+
+  /**
+   * A group whose filter only compares columns for equality (result, service, member, agentId) can be
+   * served from a read shared with other groups: matches() decides exactly what its SQL would. Text
+   * filters (tool, agent name), policy and time ranges always read on their own.
+   */
+  get sharable(): boolean {
+    const f = this.filter;
+    return !f.tool && !f.agent && !f.policy && !f.from && !f.until;
+  }
+
+  /** The same decision as the group's own query (visibility scope and equality filters) for one row. */
+  matches(row: AuditEntryRow): boolean {
+    const f = this.filter;
+    const agentId = String(row.agent_id).toLowerCase();
+    const memberId = row.member_id ? String(row.member_id).toLowerCase() : null;
+    if (f.result && row.decision !== f.result) return false;
+    if (f.service && row.service !== f.service) return false;
+    if (f.agentId && agentId !== f.agentId.toLowerCase()) return false;
+    if (f.member && memberId !== f.member.toLowerCase()) return false;
+    return this.ownerSet.has(agentId) || (memberId !== null && this.memberSet.has(memberId));
+  }
+
+  private readonly ownerSet: Set<string>;
+  private readonly memberSet: Set<string>;
+
+  /** Hands out the matching rows of a shared read of (position, head], in seq order; the group is then at head. */
+  deliverShared(rows: AuditEntryRow[], head: number): void {
+    for (const row of rows) {
+      if (!this.matches(row)) continue;
+      const entry = toAuditEntry(row, this.access);
+      const seq = seqOf(entry);
+      for (const sub of this.live) sub.push(entry, seq);
+    }
+    this.position = head;
+  }
+
+  /** False when no entry of these agents and members can match this group's visibility and filter. */
+  mayMatch(known: { agents: Set<string>; members: Set<string> }): boolean {
+    const { agentId, member } = this.filter;
+    if (agentId && !known.agents.has(agentId.toLowerCase())) return false;
+    if (member && !known.members.has(member.toLowerCase())) return false;
+    return this.visibility.owner.some((a) => known.agents.has(a.toLowerCase())) || this.visibility.members.some((m) => known.members.has(m.toLowerCase()));
   }
 
   detach(sub: FeedSubscription): void {
@@ -237,7 +366,6 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
   private finished = false;
   /** Ended by the consumer (return): pending and later next() calls never settle. */
   private abandoned = false;
-  private granted = false;
   private failure: Error | undefined;
   private readonly cleanups: (() => void)[] = [];
 
@@ -313,16 +441,15 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
       }
       if (this.finished) return { value: undefined, done: true };
       if (this.queue.length > 0) {
-        // A subscriber given its turn delivers at least one entry before it can be asked to wait again.
-        const turn = this.granted ? undefined : this.feed.pace();
+        const turn = this.feed.pace(this);
         if (turn) {
           await turn;
-          this.granted = true;
           continue;
         }
-        this.granted = false;
         return { value: this.queue.shift()!, done: false };
       }
+      // Nothing left to send: the next subscriber may deliver.
+      this.feed.release(this);
       if (this.mode === 'catchup') await this.catchUp();
       else await new Promise<void>((resolve) => (this.waiter = resolve));
     }
@@ -354,6 +481,7 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
     this.queue.clear();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.group.remove(this);
+    this.feed.release(this);
     this.wake();
   }
 
@@ -405,6 +533,10 @@ export class AuditFeed {
   private tickTimer: ReturnType<typeof setTimeout> | undefined;
   /** Largest seq committed in this process since the last tick (from `audit.committed`). */
   private committedHint = 0;
+  /** Batches announced by `audit.committed` since the last pass (bounded: see onCommitted). */
+  private announced: Announced[] = [];
+  private readonly reads: Limiter;
+  private latest: Promise<number> | undefined;
   private ticking: Promise<void> | undefined;
   private tickAgain = false;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -417,9 +549,23 @@ export class AuditFeed {
   private checking = false;
   private sliceStart = 0;
   private sliceOpen = false;
-  private paceWaiters: (() => void)[] = [];
+  /** Subscribers waiting for their turn to deliver, oldest first, and the one delivering. */
+  private readonly waiting = new Queue<{ sub: FeedSubscription; resolve: () => void }>();
+  private holder: FeedSubscription | undefined;
+  private holderFresh = false;
+  private holderSent = 0;
   private turnScheduled = false;
-  private readonly counters = { groupReads: 0, catchUpReads: 0, notifiesSent: 0, ticks: 0 };
+  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0 };
+  private readonly coalesceDuty: number;
+  private readonly maxCoalesceMs: number;
+  private readonly sliceMs: number;
+  /**
+   * Time spent since the current pass started on what each pass costs whatever it carries (group reads,
+   * one socket write per subscriber that receives something): what coalescing saves, ms.
+   */
+  private passFixedMs = 0;
+  /** Moving average of passFixedMs over recent passes, ms: it sets the coalescing window. */
+  private passCostAvg = 0;
 
   constructor(
     private readonly deps: FeedDeps,
@@ -430,6 +576,10 @@ export class AuditFeed {
     this.notifyIntervalMs = options.notifyIntervalMs ?? 25;
     this.credentialCheckMs = options.credentialCheckMs ?? 2000;
     this.batchSize = options.batchSize ?? 500;
+    this.coalesceDuty = options.coalesceDuty ?? 0.05;
+    this.maxCoalesceMs = options.maxCoalesceMs ?? 100;
+    this.sliceMs = options.deliverySliceMs ?? SLICE_MS;
+    this.reads = new Limiter(options.maxConcurrentReads ?? 4);
   }
 
   /** Idempotent; subscribe() starts the feed on first use, so in-process callers need not. */
@@ -437,7 +587,7 @@ export class AuditFeed {
     if (this.running) return Promise.resolve();
     this.starting ??= (async () => {
       this.running = true;
-      this.offCommitted = this.deps.events.on('audit.committed', ({ maxSeq }) => this.onCommitted(maxSeq));
+      this.offCommitted = this.deps.events.on('audit.committed', (batch) => this.onCommitted(batch));
       this.timers.push(setInterval(() => this.onCatchUpTimer(), this.catchUpIntervalMs));
       this.timers.push(setInterval(() => void this.checkCredentials(), this.credentialCheckMs));
       for (const t of this.timers) t.unref?.();
@@ -482,7 +632,7 @@ export class AuditFeed {
     const filter = parseAuditFilter(input);
     const from = after ? decodeAuditCursor(after).seq : undefined;
     await this.start();
-    const afterSeq = from ?? (await this.deps.audit.latestSeq());
+    const afterSeq = from ?? (await this.latestSeq());
     if (!this.running) throw new ForbiddenError('the server is shutting down');
     const visibility = visibilityOf(access);
     const key = JSON.stringify([filterKey(filter), visibility.owner, visibility.members, visibility.hidden]);
@@ -523,7 +673,7 @@ export class AuditFeed {
       this.tickAgain = true;
       return;
     }
-    const wait = this.lastTickAt + tickIntervalMs(this.groups.size) - performance.now();
+    const wait = this.lastTickAt + this.coalesceMs() - performance.now();
     if (wait > 0) {
       this.tickTimer = setTimeout(() => {
         this.tickTimer = undefined;
@@ -532,7 +682,11 @@ export class AuditFeed {
       }, wait);
       return;
     }
-    this.lastTickAt = performance.now();
+    const now = performance.now();
+    // The cost of the passes so far sets the window; after a quiet spell it starts afresh.
+    this.passCostAvg = now - this.lastTickAt > QUIET_MS ? 0 : 0.7 * this.passCostAvg + 0.3 * this.passFixedMs;
+    this.passFixedMs = 0;
+    this.lastTickAt = now;
     this.ticking = this.tick().finally(() => {
       this.ticking = undefined;
       if (this.tickAgain && this.running) {
@@ -562,30 +716,112 @@ export class AuditFeed {
       maxQueued,
       credentialWatchers: this.watches.size,
       ...this.counters,
+      coalesceMs: this.coalesceMs(),
     };
   }
 
   /**
-   * @internal Fair share of the event loop for delivery. A socket's write callback comes back on
-   * process.nextTick, so a subscriber with a queue would otherwise send it all in one go, and a burst
-   * to many subscribers would hold the loop for seconds, starving the proxy's own audit writes. A slice
-   * opens with the first delivery of an event-loop turn and closes at that turn's check phase; past a
-   * few milliseconds in one slice, subscribers wait for the next turn, where each sends at least one
-   * entry (so a turn lasts at most a slice plus one send per waiting subscriber). I/O runs in between;
-   * when the loop is idle nothing waits.
+   * Minimum time between two read passes. Each pass has a fixed cost whatever it carries (one query per
+   * group; one wake-up, one socket write and one read by the client per subscriber, since frames to one
+   * socket in one pass share a write), so under a steady stream of commits fewer, larger passes leave
+   * the event loop, the database and the machine to the writers. The window is the average time recent
+   * passes spent on group reads and socket writes, divided by coalesceDuty, between tickIntervalMs() and
+   * maxCoalesceMs: a few groups and sockets keep it at tickIntervalMs(), a hundred sockets or ten groups
+   * under a steady stream of commits take it to maxCoalesceMs. After a quiet spell the average starts
+   * afresh and the first wake-up reads at once.
    */
-  pace(): Promise<void> | undefined {
+  private coalesceMs(): number {
+    const base = tickIntervalMs(this.groups.size);
+    return Math.max(base, Math.min(this.maxCoalesceMs, this.passCostAvg / this.coalesceDuty));
+  }
+
+  /**
+   * Reported by the transport (ws.ts): time spent writing stream frames to sockets. Frames to one socket
+   * in one delivery turn share a write, so this is the per-pass cost that larger passes save.
+   */
+  recordSocketWrite(ms: number): void {
+    this.passFixedMs += ms;
+    this.counters.socketWriteMs += ms;
+  }
+
+  /**
+   * @internal Delivery scheduling: one subscriber at a time, in turn, in slices of the event loop.
+   *
+   * A subscriber delivers only while it holds the turn: it then sends what it has queued in one go (up
+   * to TURN_FRAMES while others wait), so its frames leave in one socket write (ws.ts corks a socket
+   * until the next tick) rather than one write per frame, and the next subscriber (oldest waiting first)
+   * takes over. Without this, the members of a group woken by one read would all interleave, one frame
+   * each, and each socket would get a write per frame.
+   *
+   * Fair share of the event loop: a socket's write callback comes back on process.nextTick, so delivery
+   * could otherwise hold the loop for seconds during a burst, starving the proxy's own audit writes. A
+   * slice opens with the first delivery of an event-loop turn; past deliverySliceMs, whoever holds the
+   * turn goes to the back of the line and the rest wait for a later loop turn (setImmediate), so I/O (the
+   * writers' queries) runs in between. A subscriber given the turn sends at least one entry before it can
+   * be asked to wait again. The turn also passes on at the next process.nextTick, so a consumer that
+   * stops asking (its socket's buffer is full, or it went away) holds up no one. When the loop is idle
+   * nothing waits.
+   */
+  pace(sub: FeedSubscription): Promise<void> | undefined {
     const now = performance.now();
-    if (!this.sliceOpen) {
-      this.sliceOpen = true;
-      this.sliceStart = now;
-      this.scheduleTurn();
+    if (!this.sliceOpen) this.openSlice(now);
+    const inSlice = now - this.sliceStart < this.sliceMs;
+    if (this.holder === sub) {
+      if (this.holderFresh || (inSlice && (this.holderSent < TURN_FRAMES || this.waiting.length === 0))) {
+        this.holderFresh = false;
+        this.holderSent++;
+        return undefined;
+      }
+      this.holder = undefined;
+    } else if (this.holder === undefined && this.waiting.length === 0 && inSlice) {
+      this.grant(sub, false);
+      return undefined;
     }
-    if (now - this.sliceStart < SLICE_MS) return undefined;
-    return new Promise<void>((resolve) => {
-      this.paceWaiters.push(resolve);
+    const turn = new Promise<void>((resolve) => this.waiting.push({ sub, resolve }));
+    this.passTurn();
+    return turn;
+  }
+
+  /** @internal the subscriber has nothing left to send (or is gone): the next one may deliver. */
+  release(sub: FeedSubscription): void {
+    if (this.holder !== sub) return;
+    this.holder = undefined;
+    this.passTurn();
+  }
+
+  private openSlice(now: number): void {
+    this.sliceOpen = true;
+    this.sliceStart = now;
+    this.scheduleTurn();
+  }
+
+  private grant(sub: FeedSubscription, fresh: boolean): void {
+    this.holder = sub;
+    this.holderFresh = fresh;
+    this.holderSent = fresh ? 0 : 1;
+    // After the microtasks now queued (the holder's deliveries) have run: a process.nextTick queued
+    // from a microtask runs once the microtask queue is empty, whereas one queued right here, from a
+    // nextTick callback, would run before them.
+    queueMicrotask(() =>
+      process.nextTick(() => {
+        if (this.holder === sub) {
+          this.holder = undefined;
+          this.passTurn();
+        }
+      }),
+    );
+  }
+
+  /** Gives the turn to the oldest waiting subscriber, if nobody holds it and the slice has time left. */
+  private passTurn(): void {
+    if (this.holder !== undefined || this.waiting.length === 0) return;
+    if (!this.sliceOpen || performance.now() - this.sliceStart >= this.sliceMs) {
       this.scheduleTurn();
-    });
+      return;
+    }
+    const next = this.waiting.shift()!;
+    this.grant(next.sub, true);
+    next.resolve();
   }
 
   private scheduleTurn(): void {
@@ -594,15 +830,40 @@ export class AuditFeed {
     setImmediate(() => {
       this.turnScheduled = false;
       this.sliceOpen = false;
-      for (const resolve of this.paceWaiters.splice(0)) resolve();
+      if (this.waiting.length === 0) return;
+      this.openSlice(performance.now());
+      this.passTurn();
     });
   }
 
   /** @internal used by groups and subscriptions */
   async readCommitted(access: Access, filter: AuditFilter, afterSeq: number, limit: number, throughSeq: number, by: 'group' | 'catchup'): Promise<AuditEntry[]> {
-    if (by === 'group') this.counters.groupReads++;
-    else this.counters.catchUpReads++;
-    return this.deps.audit.listCommittedAfter(access, filter, afterSeq, limit, throughSeq);
+    if (by === 'catchup') {
+      this.counters.catchUpReads++;
+      return this.reads.run(() => this.deps.audit.listCommittedAfter(access, filter, afterSeq, limit, throughSeq));
+    }
+    this.counters.groupReads++;
+    // A group read is part of a pass's fixed cost (one per group per pass): its time counts toward the
+    // coalescing window, like the socket writes.
+    return this.reads.run(async () => {
+      const started = performance.now();
+      try {
+        return await this.deps.audit.listCommittedAfter(access, filter, afterSeq, limit, throughSeq);
+      } finally {
+        this.passFixedMs += performance.now() - started;
+      }
+    });
+  }
+
+  /**
+   * The largest committed seq. Callers at the same moment share one query (a thousand clients
+   * reconnecting at once cost one), and it takes its turn with the other reads.
+   */
+  private latestSeq(): Promise<number> {
+    this.latest ??= this.reads.run(() => this.deps.audit.latestSeq()).finally(() => {
+      this.latest = undefined;
+    });
+    return this.latest;
   }
 
   /** @internal */
@@ -612,21 +873,41 @@ export class AuditFeed {
 
   /** A fresh head for a new group: its reader starts there (the feed's own may be stale while idle). */
   private async currentHead(): Promise<number> {
-    this.head = Math.max(this.head, await this.deps.audit.latestSeq());
+    this.head = Math.max(this.head, await this.latestSeq());
     return this.head;
   }
 
   private async tick(): Promise<void> {
-    if (this.groups.size === 0) return;
+    if (this.groups.size === 0) {
+      this.announced = [];
+      return;
+    }
     this.counters.ticks++;
     try {
       // Every seq up to the head is final (committed or never will be): see the class comment. The
       // max seq of a batch this process saw commit is such a head too, without asking the database.
       const hint = this.committedHint;
       this.committedHint = 0;
-      const head = hint > this.head ? hint : await this.deps.audit.latestSeq();
+      const previous = this.head;
+      const head = hint > this.head ? hint : await this.latestSeq();
       if (head > this.head) this.head = head;
-      const pending = [...this.groups.values()].filter((g) => g.position < this.head && g.live.size > 0);
+      // Taken after the head: batches announced meanwhile can only account for more of the range.
+      const announced = this.announced;
+      this.announced = [];
+      // A group that had read everything up to the previous head, and can see none of the agents and
+      // members of what committed since (when that is known for every seq in between), moves on
+      // without a read. Passes do not overlap, so no reader of this group is in flight here.
+      const known = this.head > previous ? knownRange(announced, previous, this.head) : undefined;
+      if (known) {
+        for (const g of this.groups.values()) {
+          if (g.position === previous && g.live.size > 0 && !g.mayMatch(known)) {
+            g.position = this.head;
+            this.counters.skippedReads++;
+          }
+        }
+      }
+      let pending = [...this.groups.values()].filter((g) => g.position < this.head && g.live.size > 0);
+      pending = await this.readShared(pending, previous, this.head);
       // A few readers at a time: the connection pool also serves the proxy's writes.
       const worker = async () => {
         for (let g = pending.shift(); g; g = pending.shift()) await g.pump(this.head);
@@ -637,8 +918,60 @@ export class AuditFeed {
     }
   }
 
-  private onCommitted(maxSeq: number): void {
+  /**
+   * One read for several groups. Groups that were at the previous head and filter only by equality
+   * (Group.sharable) are served from a single read of (previous, head] over the union of their
+   * visibilities, each keeping the rows its own query would return (Group.matches) and mapping them for
+   * its viewers. With the audit table indexed by seq, ten groups reading the same range on their own
+   * would scan it ten times. When the range holds a full batch or more, the groups read on their own
+   * (in batches, with backpressure). Returns the groups still to read.
+   */
+  private async readShared(pending: Group[], previous: number, head: number): Promise<Group[]> {
+    const shared = pending.filter((g) => g.position === previous && g.sharable);
+    if (shared.length < 2) return pending;
+    const owners = new Set<string>();
+    const members = new Set<string>();
+    for (const g of shared) {
+      for (const a of g.visibility.owner) owners.add(a);
+      for (const m of g.visibility.members) members.add(m);
+    }
+    this.counters.sharedReads++;
+    const rows = await this.reads.run(async () => {
+      const started = performance.now();
+      try {
+        return await repo.listAuditEntriesAfterSeq(this.deps.database.db, {
+          scope: { ownerAgentIds: [...owners], memberIds: [...members] },
+          criteria: {},
+          afterSeq: previous,
+          limit: this.batchSize,
+          throughSeq: head,
+        });
+      } finally {
+        this.passFixedMs += performance.now() - started;
+      }
+    });
+    if (rows.length >= this.batchSize) return pending;
+    const served = new Set<Group>();
+    for (const [i, g] of shared.entries()) {
+      // Nothing else moves a group's position while a pass runs; a group emptied meanwhile is skipped.
+      // One group per event-loop turn: mapping a window's worth of rows for every group in one go
+      // would hold the loop for milliseconds, and the proxy's writes with it.
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (g.position !== previous || g.live.size === 0) continue;
+      g.deliverShared(rows, head);
+      served.add(g);
+      this.counters.sharedGroupPasses++;
+    }
+    return pending.filter((g) => !served.has(g));
+  }
+
+  private onCommitted(batch: AuditCommitted): void {
+    const { maxSeq, minSeq, agentIds, memberIds } = batch;
     if (maxSeq > this.committedHint) this.committedHint = maxSeq;
+    // Without all of minSeq, agentIds and memberIds the batch's seqs stay unknown, and every group reads.
+    if (minSeq !== undefined && agentIds && memberIds && this.announced.length < 10_000) {
+      this.announced.push({ min: minSeq, max: maxSeq, agents: agentIds.map((a) => a.toLowerCase()), members: memberIds.map((m) => m.toLowerCase()) });
+    }
     this.requestTick();
     // Other instances learn of it by NOTIFY, sent after the commit (the event fires after it) and
     // coalesced. PGlite has no other instance: the in-process event is the whole signal there.

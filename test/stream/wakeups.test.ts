@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@wicket/core';
+import { repo, type NewAuditEntryRow } from '@wicket/db';
+import { buildApp, type App } from '../../apps/server/src/app.ts';
+import { startTestApp, type TestApp } from '../support/app.ts';
+import { TEST_SECRET } from '../support/factories.ts';
+import { openWsClient, subscribeWs, waitFor, writeAuditEntries, type WsClientHandle } from '../support/stream-clients.ts';
+
+/**
+ * What wakes the group readers and what they read: `audit.committed` events that say which agents and
+ * members a batch concerns let groups that can see none of them skip it without a read, but only when
+ * every seq in between is accounted for; and the feed's own queries never take more than a few of the
+ * pool's connections, however many subscribers catch up at once.
+ */
+describe('live audit stream: wake-ups and reads', () => {
+  let t: TestApp;
+  /** A server of its own without the periodic catch-up: only the events (and NOTIFY) wake its readers. */
+  let app: App;
+  let url: string;
+  const clients: WsClientHandle[] = [];
+  let alice: { token: string; account: { id: string; email: string } };
+  let bob: { token: string; account: { id: string; email: string } };
+  let aliceAgent: { id: string; name: string };
+  let bobAgent: { id: string; name: string };
+
+  const client = async (token: string) => {
+    const c = openWsClient(url, { token });
+    clients.push(c);
+    await c.connected;
+    return c;
+  };
+
+  /** One insert statement, then the event the proxy's audit writer emits for it (seq range, agents, members). */
+  const commitAnnounced = async (rows: Partial<NewAuditEntryRow>[]) => {
+    const inserted = await writeAuditEntries(t.testDb.database, null, rows);
+    const seqs = inserted.map((r) => r.seq);
+    app.core.events.emit('audit.committed', {
+      maxSeq: Math.max(...seqs),
+      minSeq: Math.min(...seqs),
+      agentIds: [...new Set(rows.map((r) => r.agent_id!))],
+      memberIds: [...new Set(rows.flatMap((r) => (r.member_id ? [r.member_id] : [])))],
+    });
+    return inserted;
+  };
+  const feed = () => app.streamStats().feed;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    app = buildApp({ database: t.testDb.database, logger: createLogger({ level: 'silent' }), serverSecret: TEST_SECRET, stream: { catchUpIntervalMs: 3_600_000 } });
+    url = (await app.start(0)).url;
+    alice = await t.f.accountWithToken();
+    bob = await t.f.accountWithToken();
+    aliceAgent = await t.f.agent({ name: 'alice-bot', owner: alice.account });
+    bobAgent = await t.f.agent({ name: 'bob-bot', owner: bob.account });
+  });
+
+  afterAll(async () => {
+    for (const c of clients) await c.dispose().catch(() => {});
+    await app?.stop();
+    await t?.close();
+  });
+
+  it('groups that can see none of a batch skip it without a read, and lose nothing when a seq is unaccounted for', async () => {
+    const a = subscribeWs((await client(alice.token)).client);
+    const b = subscribeWs((await client(bob.token)).client);
+    await waitFor(() => feed().subscribers === 2 && feed().live === 2, 10_000, 'both subscribers live');
+    expect(feed().groups).toBe(2);
+
+    // A batch for Alice's agent: Alice's group reads it, Bob's moves on without a read.
+    const reads0 = feed().groupReads;
+    const skipped0 = feed().skippedReads;
+    const first = await commitAnnounced([{ agent_id: aliceAgent.id, agent_name: aliceAgent.name }, { agent_id: aliceAgent.id, agent_name: aliceAgent.name }]);
+    await waitFor(() => a.events.length === 2, 10_000, "Alice's entries");
+    await waitFor(() => feed().skippedReads > skipped0, 10_000, "Bob's group skipping the batch");
+    expect(feed().groupReads - reads0).toBe(1);
+    expect(a.events.map((e) => e.node.id)).toEqual(first.map((e) => e.id));
+
+    // Bob's position moved past Alice's batch, not past anything of his.
+    const bobs = await commitAnnounced([{ agent_id: bobAgent.id, agent_name: bobAgent.name }]);
+    await waitFor(() => b.events.length === 1, 10_000, "Bob's entry");
+    expect(b.events.map((e) => e.node.id)).toEqual(bobs.map((e) => e.id));
+
+    // An entry for Bob that nobody announced (another instance, say), then an announced batch for Alice:
+    // the range is not fully accounted for, so Bob's group must read it rather than skip past his entry.
+    const unannounced = await writeAuditEntries(t.testDb.database, null, [{ agent_id: bobAgent.id, agent_name: bobAgent.name }]);
+    const skipped1 = feed().skippedReads;
+    const second = await commitAnnounced([{ agent_id: aliceAgent.id, agent_name: aliceAgent.name }]);
+    await waitFor(() => b.events.length === 2 && a.events.length === 3, 10_000, 'the unannounced entry reaching Bob');
+    expect(b.events.map((e) => e.node.id)).toEqual([...bobs, ...unannounced].map((e) => e.id));
+    expect(a.events.map((e) => e.node.id)).toEqual([...first, ...second].map((e) => e.id));
+    expect(feed().skippedReads).toBe(skipped1);
+
+    a.stop();
+    b.stop();
+    await waitFor(() => feed().subscribers === 0, 10_000, 'released');
+  });
+
+  it('a group filtered by agent or member skips batches of other agents and members of the same owner', async () => {
+    const other = await t.f.agent({ name: 'alice-other-bot', owner: alice.account });
+    const c = await client(alice.token);
+    const byAgent = subscribeWs(c.client, { filter: { agentId: other.id } });
+    const all = subscribeWs(c.client);
+    await waitFor(() => feed().subscribers === 2 && feed().live === 2, 10_000, 'both subscribers live');
+    const skipped0 = feed().skippedReads;
+    await commitAnnounced([{ agent_id: aliceAgent.id, agent_name: aliceAgent.name }]);
+    await waitFor(() => all.events.length === 1, 10_000, 'the unfiltered subscriber');
+    await waitFor(() => feed().skippedReads > skipped0, 10_000, 'the agent-filtered group skipping');
+    const mine = await commitAnnounced([{ agent_id: other.id, agent_name: other.name }]);
+    await waitFor(() => byAgent.events.length === 1 && all.events.length === 2, 10_000, 'the filtered entry');
+    expect(byAgent.events.map((e) => e.node.id)).toEqual(mine.map((e) => e.id));
+    byAgent.stop();
+    all.stop();
+    await waitFor(() => feed().subscribers === 0, 10_000, 'released');
+  });
+
+  it('groups that filter by equality share one read per pass and each receive exactly what their own query returns', async () => {
+    // Carol owns one agent; Dave is a member of it (sees only his own entries there) and owns another.
+    const carol = await t.f.accountWithToken();
+    const dave = await t.f.accountWithToken();
+    const carolAgent = await t.f.agent({ name: 'carol-bot', owner: carol.account });
+    const daveAgent = await t.f.agent({ name: 'dave-bot', owner: dave.account });
+    const daveMember = await t.f.member({ agentId: carolAgent.id, account: dave.account });
+    const otherMember = await t.f.member({ agentId: carolAgent.id, account: (await t.f.accountWithToken()).account });
+    const carolSocket = await client(carol.token);
+    const daveSocket = await client(dave.token);
+    const cases = [
+      { who: carol, socket: carolSocket, filter: {} },
+      { who: carol, socket: carolSocket, filter: { result: 'DENY' } },
+      { who: carol, socket: carolSocket, filter: { service: 'slack' } },
+      { who: carol, socket: carolSocket, filter: { member: otherMember.id.toUpperCase() } },
+      { who: carol, socket: carolSocket, filter: { agentId: carolAgent.id, result: 'ALLOW' } },
+      { who: dave, socket: daveSocket, filter: {} },
+      { who: dave, socket: daveSocket, filter: { result: 'ALLOW', service: 'github' } },
+      { who: dave, socket: daveSocket, filter: { agentId: carolAgent.id } },
+    ];
+    const subs = cases.map((c) => subscribeWs(c.socket.client, { filter: c.filter }));
+    await waitFor(() => subs.some((x) => x.errors.length > 0) || (feed().subscribers === cases.length && feed().live === cases.length), 10_000, 'subscribers live');
+    expect(subs.flatMap((x) => x.errors)).toEqual([]);
+    const before = await app.core.audit.latestSeq();
+    const shared0 = feed().sharedReads;
+    const passes0 = feed().sharedGroupPasses;
+
+    const rows: Partial<NewAuditEntryRow>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const agent = i % 3 === 2 ? daveAgent : carolAgent;
+      const member = agent === carolAgent ? [daveMember.id, otherMember.id, null][i % 3] : null;
+      rows.push({ agent_id: agent.id, agent_name: agent.name, member_id: member, decision: i % 4 ? 'ALLOW' : 'DENY', service: i % 5 ? 'github' : 'slack' });
+    }
+    // Without agent and member ids in the event: every group reads (nothing is skipped).
+    for (let i = 0; i < rows.length; i += 12) await writeAuditEntries(t.testDb.database, app.core, rows.slice(i, i + 12));
+
+    const expected = await Promise.all(
+      cases.map(async (c) => (await app.core.audit.listCommittedAfter(await app.core.access(await viewerOf(c.who.token)), app.core.audit.parseFilter(c.filter), before, 500)).map((e) => e.id)),
+    );
+    await waitFor(() => subs.every((s, i) => s.events.length >= expected[i].length), 10_000, 'deliveries');
+    for (const [i, s] of subs.entries()) expect(s.events.map((e) => e.node.id), JSON.stringify(cases[i].filter)).toEqual(expected[i]);
+    expect(expected.every((ids) => ids.length > 0)).toBe(true);
+    expect(feed().sharedReads).toBeGreaterThan(shared0);
+    expect(feed().sharedGroupPasses - passes0).toBeGreaterThanOrEqual(cases.length);
+    for (const s of subs) s.stop();
+    await waitFor(() => feed().subscribers === 0, 10_000, 'released');
+  });
+
+  it('many subscribers catching up at once use at most four connections for the feed', async () => {
+    // 1,200 entries before the cursor's position: each subscriber needs three reads to catch up.
+    const cursorEntries = await writeAuditEntries(t.testDb.database, null, [{ agent_id: aliceAgent.id, agent_name: aliceAgent.name }]);
+    const page = await app.core.audit.list(await app.core.access(await viewerOf(alice.token)), { agentId: aliceAgent.id }, { first: 1 });
+    const after = page.entries[0].cursor;
+    expect(page.entries[0].id).toBe(cursorEntries[0].id);
+    const backlog: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const rows = Array.from({ length: 400 }, () => ({ agent_id: aliceAgent.id, agent_name: aliceAgent.name }) as NewAuditEntryRow);
+      for (const r of await repo.insertAuditEntries(t.testDb.database.db, rows.map((r) => ({ ...r, service: 'github', tool: 'x', decision: 'ALLOW', tool_args: '{}', matched_policies: '[]' })))) backlog.push(r.id);
+    }
+
+    const audit = app.core.audit;
+    const original = audit.listCommittedAfter.bind(audit);
+    let inFlight = 0;
+    let maxInFlight = 0;
+    audit.listCommittedAfter = async (...args: Parameters<typeof original>) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        return await original(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    try {
+      const sockets = await Promise.all([client(alice.token), client(alice.token)]);
+      // Each one starts behind its group and catches up on its own, three reads each.
+      const subs = Array.from({ length: 30 }, (_, i) => subscribeWs(sockets[i % 2].client, { after, filter: { agentId: aliceAgent.id } }));
+      await waitFor(() => subs.every((s) => s.events.length === backlog.length), 60_000, 'every subscriber caught up');
+      for (const s of subs) expect(s.events.map((e) => e.node.id)).toEqual(backlog);
+      expect(maxInFlight).toBeGreaterThan(1);
+      expect(maxInFlight).toBeLessThanOrEqual(4);
+      for (const s of subs) s.stop();
+    } finally {
+      audit.listCommittedAfter = original;
+    }
+    await waitFor(() => feed().subscribers === 0, 10_000, 'released');
+  });
+
+  async function viewerOf(token: string) {
+    const viewer = await app.core.auth.authenticate({ authorization: `Bearer ${token}` });
+    if (!viewer) throw new Error('no viewer');
+    return viewer;
+  }
+});
