@@ -10,6 +10,7 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { UnavailableError, looksLikeCredential, type Caller, type Logger, type ProxyService, type ToolCallVerdict } from '@wicket/core';
+import { readBodyText } from './body.ts';
 import { RpcCode, rpcError, rpcResult, type JsonRpcId, type McpAnswer } from './jsonrpc.ts';
 import type { ForwardResult, UpstreamForwarder } from './upstream.ts';
 
@@ -96,7 +97,7 @@ export function nodeMcpRequest(incoming: IncomingMessage): McpRequest {
       return Array.isArray(v) ? v.join(', ') : v;
     },
     socketAddress: incoming.socket?.remoteAddress ?? null,
-    readBody: (max) => readIncoming(incoming, max),
+    readBody: (max) => readBodyText(incoming, max, 'drain'),
   };
 }
 
@@ -106,7 +107,7 @@ export function fetchMcpRequest(request: Request, socketAddress: string | null, 
     header: (name) => request.headers.get(name) ?? undefined,
     socketAddress,
     // Under @hono/node-server, straight from the socket's message unless something read it already.
-    readBody: (max) => (incoming && !incoming.readableDidRead ? readIncoming(incoming, max) : readStream(request.body, max)),
+    readBody: (max) => (incoming && !incoming.readableDidRead ? readBodyText(incoming, max, 'drain') : readStream(request.body, max)),
   };
 }
 
@@ -150,27 +151,6 @@ function storableUpstreamMessage(message: string, args: Record<string, unknown>)
   const text = message.slice(0, 500);
   if (looksLikeCredential(message) || argumentStrings(args).some((s) => message.includes(s))) return '(message withheld: it repeats the call\'s arguments)';
   return text;
-}
-
-/** A Node request body as text; null (and the rest discarded) once it passes `max` bytes. */
-function readIncoming(incoming: IncomingMessage, max: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > max) {
-        incoming.off('data', onData);
-        incoming.resume();
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    incoming.on('data', onData);
-    incoming.once('end', () => resolve(size > max ? null : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    incoming.once('error', reject);
-  });
 }
 
 export function createMcpHandlers(options: McpRouteOptions) {

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, LATEST_PROTOCOL_VERSION, McpError, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import { readBodyText } from './body.ts';
 
 export interface UpstreamCallTarget {
   url: string;
@@ -413,23 +414,11 @@ export class HttpForwarder implements UpstreamForwarder {
   }
 }
 
-/** The body as text; rejects past `max` bytes. */
-function readText(res: http.IncomingMessage, max: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > max) {
-        res.destroy();
-        reject(new InvalidAnswer(res.statusCode ?? 0, `the answer is larger than ${max} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
+/** An answer body as text; rejects past `max` bytes (the socket is dropped). */
+async function readText(res: http.IncomingMessage, max: number): Promise<string> {
+  const text = await readBodyText(res, max, 'destroy');
+  if (text === null) throw new InvalidAnswer(res.statusCode ?? 0, `the answer is larger than ${max} bytes`);
+  return text;
 }
 
 class HandshakeTimeout extends Error {
