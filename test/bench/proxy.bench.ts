@@ -3,11 +3,14 @@
  *
  *   npx tsx test/bench/proxy.bench.ts            # against postgres://postgres@127.0.0.1:5432 (BENCH_DATABASE_URL)
  *   BENCH_SECONDS=2 npx tsx test/bench/proxy.bench.ts   # shorter runs
+ *   BENCH_UPSTREAM=json|sse                             # the SDK demo upstream instead of the lean one
+ *   BENCH_ONLY=single|64  BENCH_PROFILE=DIR             # profiling runs (CPU profiles of the server)
  *
  * Three processes, so that load generator, proxy and upstream do not share one event loop:
- *   - an upstream: the demo GitHub MCP server (official SDK, Streamable HTTP, SSE answers);
+ *   - an upstream: a lean MCP server on node:http (support/lean-upstream.ts; BENCH_UPSTREAM=json|sse:
+ *     the demo GitHub MCP server on the official SDK, JSON or SSE answers);
  *   - the Wicket server (buildApp, rate limit off), on a scratch database `wicket_bench_proxy` it creates;
- *   - this process: sets up agents with 10, 100 and 1,000 policies, then drives calls with fetch.
+ *   - this process: sets up agents with 10, 100 and 1,000 policies, then drives calls over node:http.
  *
  * Measures: latency p50/p95/p99 through the proxy and straight to the upstream at 1, 16 and 64 concurrent
  * clients and at a fixed offered load of 1,000 calls/s; audited calls per second; Cedar time per decision;
@@ -26,11 +29,12 @@ import { createDatabase, migrateToLatest, repo, type Database } from '@wicket/db
 import { HttpForwarder } from '@wicket/proxy';
 import { findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
 import { buildApp } from '../../apps/server/src/app.ts';
+import { startLeanUpstream } from './support/lean-upstream.ts';
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DB_NAME = 'wicket_bench_proxy';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const UPSTREAM_MODE = process.env.BENCH_UPSTREAM === 'sse' ? 'sse' : 'json';
+const UPSTREAM_MODE = process.env.BENCH_UPSTREAM === 'sse' ? 'sse' : process.env.BENCH_UPSTREAM === 'json' ? 'json' : 'lean';
 const SECRET = 'bench-server-secret-0123456789abcdef';
 const CREDENTIAL = 'ghu_benchcredential00000000000000000001';
 const AUTHORIZATION = `Bearer ${CREDENTIAL}`;
@@ -46,9 +50,13 @@ function dbUrl(name: string): string {
 // Child roles
 
 async function runUpstream(): Promise<void> {
-  // BENCH_UPSTREAM=sse: answers as SSE streams (the demo's default); json (default here): plain JSON
-  // answers, which cost the SDK server less CPU, leaving more of the 2 cores to what is measured.
-  const server = await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION, jsonResponse: UPSTREAM_MODE === 'json' });
+  // BENCH_UPSTREAM=lean (default): a lean MCP server on node:http (test/bench/support/lean-upstream.ts),
+  // so the upstream's own CPU does not take the two cores the proxy is measured on. json: the SDK demo
+  // server with plain JSON answers; sse: the SDK demo server answering SSE streams (the demo's default).
+  const server =
+    UPSTREAM_MODE === 'lean'
+      ? await startLeanUpstream({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION })
+      : await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION, jsonResponse: UPSTREAM_MODE === 'json' });
   answerCpuQueries();
   process.send!({ url: server.url });
 }
@@ -113,9 +121,9 @@ function cpuMicros(child: ChildProcess): Promise<number> {
 
 /** Statement kinds of the call path, for "where the time goes". */
 const STATEMENTS: [string, RegExp][] = [
-  ['caller, route and policy revision (one lookup)', /from member_keys k/],
+  ['audit INSERT (group commit; re-checks cached callers)', /^insert into "?audit_entries/],
+  ['caller, route and policy revision (one lookup; none on a cache hit)', /from member_keys k/],
   ['policy reload (only after a change)', /from "policies"/],
-  ['audit INSERT (group commit)', /^insert into "?audit_entries/],
   ['outcome UPDATE (batched, off the path)', /^\s*update audit_entries a/],
 ];
 
@@ -490,7 +498,7 @@ async function main(): Promise<void> {
 
   log();
   log(`# Proxy benchmark — ${new Date().toISOString()}`);
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}; upstream answers as ${UPSTREAM_MODE === 'json' ? 'JSON' : 'SSE streams'}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}; upstream: ${UPSTREAM_MODE === 'lean' ? 'lean MCP server on node:http (JSON answers)' : UPSTREAM_MODE === 'json' ? 'SDK demo server, JSON answers' : 'SDK demo server, SSE answers'}`);
   log();
 
   server.child.send('queries-reset');

@@ -6,7 +6,7 @@ import { cors } from 'hono/cors';
 import { createCore, type AuditFeedOptions, type AuditFeedStats, type Core, type Logger, type SignInDelivery } from '@wicket/core';
 import type { Database } from '@wicket/db';
 import { attachGraphqlWs, createGraphServer, type GraphqlWsHandle, type GraphqlWsStats } from '@wicket/graph';
-import { createMcpProxy, type McpProxyOptions } from '@wicket/proxy';
+import { createMcpProxy, type McpProxy, type McpProxyOptions } from '@wicket/proxy';
 import { createRestApi } from '@wicket/rest';
 import { createMetrics } from './metrics.ts';
 
@@ -27,6 +27,8 @@ export interface AppConfig {
 
 export interface App {
   core: Core;
+  /** The MCP proxy (its ProxyService: caller-cache counters for tests and benchmarks). */
+  proxy: McpProxy;
   /** The whole HTTP surface as a fetch handler: tests call it in process. */
   handler: (request: Request) => Promise<Response>;
   start(port: number, host?: string): Promise<{ port: number; url: string; server: Server }>;
@@ -38,7 +40,7 @@ export interface App {
 /** Builds the app without listening: /graphql, /api/*, /mcp, /healthz, /metrics on one port. */
 export function buildApp(config: AppConfig): App {
   const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret, delivery: config.delivery, feed: config.stream });
-  const metrics = createMetrics();
+  const metrics = createMetrics({ callerStats: () => proxy.service.callerStats });
   const yoga = createGraphServer({ core, secureCookies: config.secureCookies });
   const proxy = createMcpProxy(core, { ...config.proxy, metrics: config.proxy?.metrics ?? metrics });
   const app = new Hono();
@@ -84,6 +86,7 @@ export function buildApp(config: AppConfig): App {
 
   return {
     core,
+    proxy,
     handler: async (request) => app.fetch(request),
     streamStats: () => ({ feed: core.feed.stats(), ws: ws?.stats() ?? null }),
     async start(port, host = '127.0.0.1') {

@@ -21,6 +21,7 @@ const schema = z.object({
   WICKET_UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   WICKET_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).default(0),
   WICKET_PROXY_MAX_PENDING: z.coerce.number().int().min(1).default(256),
+  WICKET_PROXY_CALLER_CACHE: z.coerce.number().int().min(0).default(10_000),
 });
 
 export type ServerConfig = z.infer<typeof schema>;

@@ -34,6 +34,7 @@ async function main() {
     upstreamTimeoutMs: config.WICKET_UPSTREAM_TIMEOUT_MS,
     trustedProxyHops: config.WICKET_TRUSTED_PROXY_HOPS,
     maxPendingDecisions: config.WICKET_PROXY_MAX_PENDING,
+    callerCache: config.WICKET_PROXY_CALLER_CACHE === 0 ? (false as const) : config.WICKET_PROXY_CALLER_CACHE,
   };
   const app = buildApp({ database, logger, serverSecret: serverSecret(dataDir), consoleOrigins, proxy });
   const { core } = app;

@@ -1,11 +1,24 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics at /metrics. One registry per app, so tests can build several apps. */
-export function createMetrics() {
+export function createMetrics(sources: { callerStats: () => { reads: number; cacheHits: number; staleRetries: number } }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    callerLookups: new Counter({
+      name: 'wicket_proxy_caller_lookups_total',
+      help: 'Callers of tools/call by where they came from: database (read), cache (no read), stale (cached caller changed, decided again)',
+      labelNames: ['source'],
+      registers: [registry],
+      collect() {
+        const s = sources.callerStats();
+        this.reset();
+        this.inc({ source: 'database' }, s.reads);
+        this.inc({ source: 'cache' }, s.cacheHits);
+        this.inc({ source: 'stale' }, s.staleRetries);
+      },
+    }),
     proxyRequests: new Counter({ name: 'wicket_proxy_requests_total', help: 'Proxy requests by outcome', labelNames: ['outcome'], registers: [registry] }),
     decisionSeconds: new Histogram({
       name: 'wicket_decision_seconds',

@@ -28,6 +28,8 @@ export interface McpProxyOptions {
   unavailableRetryAfterSeconds?: number;
   /** Requests waiting for their decision (key lookup, policies, audit commit) past which new ones get 503 at once. Default 256 (one full group-commit batch). */
   maxPendingDecisions?: number;
+  /** (key, tool) pairs whose caller and route stay in memory, re-checked by each audit INSERT. Default 10,000; `false`: read for every call. */
+  callerCache?: number | false;
 }
 
 export interface McpProxy {
@@ -50,6 +52,7 @@ export function createMcpProxy(core: Core, options: McpProxyOptions = {}): McpPr
     {
       clock: options.clock,
       rateLimit: options.rateLimit,
+      callerCache: options.callerCache,
       audit: {
         ...options.audit,
         onBatch: (batch) => {

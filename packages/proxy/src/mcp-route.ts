@@ -165,6 +165,13 @@ export function createMcpHandlers(options: McpRouteOptions) {
     });
   };
 
+  function unauthorized(id: JsonRpcId): McpAnswer {
+    count('unauthenticated');
+    return rpcError(401, id, RpcCode.InvalidRequest, 'Unauthorized: send Authorization: Bearer <member key>', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="wicket"' },
+    });
+  }
+
   function initialize(request: JSONRPCRequest): McpAnswer {
     count('initialize');
     const requested = (request.params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
@@ -220,6 +227,8 @@ export function createMcpHandlers(options: McpRouteOptions) {
       decided();
     }
     switch (verdict.kind) {
+      case 'unauthenticated':
+        return unauthorized(request.id);
       case 'invalid_name':
         count('invalid_tool_name');
         return rpcError(400, request.id, RpcCode.InvalidParams, verdict.message);
@@ -346,12 +355,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
       // For a tools/call, the key lookup also reads the call's route: one round trip before the decision.
       const toolName = isRequest && (message as JSONRPCRequest).method === 'tools/call' ? (message as JSONRPCRequest).params?.name : undefined;
       const caller = await service.authenticate(req.header('authorization'), typeof toolName === 'string' ? toolName : undefined);
-      if (!caller) {
-        count('unauthenticated');
-        return rpcError(401, id, RpcCode.InvalidRequest, 'Unauthorized: send Authorization: Bearer <member key>', {
-          headers: { 'WWW-Authenticate': 'Bearer realm="wicket"' },
-        });
-      }
+      if (!caller) return unauthorized(id);
       const token = service.takeToken(caller);
       if (!token.ok) {
         count('rate_limited');

@@ -39,6 +39,17 @@ export interface AuditWriterOptions {
   onBatch?: (info: { rows: number; ms: number }) => void;
 }
 
+/**
+ * The row's guard failed: something its decision rested on (key, member, agent, policies, route) changed
+ * after the caller was read, so the row was not written. The caller decides again on fresh data.
+ */
+export class StaleCallerError extends Error {
+  constructor() {
+    super('the caller changed since it was read: decide again');
+    this.name = 'StaleCallerError';
+  }
+}
+
 interface Waiter {
   row: AuditRowToWrite;
   resolve: (entry: CommittedEntry) => void;
@@ -177,7 +188,7 @@ export class AuditWriter {
     for (const waiter of batch) {
       const entry = byId.get(waiter.row.id);
       if (!entry) {
-        this.settle(waiter, new UnavailableError('the audit entry was not returned by the database'));
+        this.settle(waiter, waiter.row.guard ? new StaleCallerError() : new UnavailableError('the audit entry was not returned by the database'));
         continue;
       }
       const normalised = { id: entry.id, seq: Number(entry.seq), timestamp: new Date(entry.timestamp) };
@@ -189,7 +200,7 @@ export class AuditWriter {
       this.settle(waiter, normalised);
     }
     // The batch's seq range and who it concerns: live-stream readers that can see none of it skip it.
-    const rows = batch.map((w) => w.row);
+    const rows = batch.flatMap((w) => (byId.has(w.row.id) ? [w.row] : []));
     if (maxSeq > 0) this.events.emit('audit.committed', { maxSeq, minSeq: Math.min(...committed.map((c) => Number(c.seq))), agentIds: [...new Set(rows.map((r) => r.agent_id))], memberIds: [...new Set(rows.flatMap((r) => (r.member_id ? [r.member_id] : [])))] });
   }
 

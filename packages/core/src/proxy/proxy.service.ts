@@ -8,10 +8,14 @@ import type { CoreEventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import { redactArguments } from '../redaction.ts';
 import type { Secrets } from '../secrets.ts';
-import { AuditWriter, type AuditOutcomeInput, type AuditRowToWrite, type AuditWriterOptions } from './audit-writer.ts';
+import { AuditWriter, StaleCallerError, type AuditOutcomeInput, type AuditRowToWrite, type AuditWriterOptions } from './audit-writer.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
 
-/** The member behind a key, with the agent's state read fresh from the database (never cached). */
+/**
+ * The member behind a key, with the agent's state. Read from the database, except for a `tools/call` of
+ * a known tool, where it may come from the proxy's caller cache: then `call.guard` makes the audit INSERT
+ * check, in the same statement, that nothing the decision rests on changed since it was read.
+ */
 export interface Caller {
   /** The agent's policy revision, read with the key: the decision cache is current when it matches. */
   policyRevision: string;
@@ -20,7 +24,7 @@ export interface Caller {
    * tool name and its route, read in the same query as the key. `route: null`: no connector has the
    * service; `undefined` route: the name has no `service__` prefix.
    */
-  call?: { name: string; route: repo.CallRouteRow | null | undefined };
+  call?: { name: string; route: repo.CallRouteRow | null | undefined; guard?: NonNullable<AuditRowToWrite['guard']> };
   keyRowId: string;
   keyId: string;
   memberId: string;
@@ -69,6 +73,8 @@ export type ToolCallVerdict =
   | { kind: 'unknown_service'; message: string }
   /** the connector's catalog has no such tool: 200 -32602, no entry */
   | { kind: 'unknown_tool'; message: string }
+  /** the key stopped being valid while the call was decided (revoked, rotated): 401, no entry */
+  | { kind: 'unauthenticated' }
   /** service not enabled on the agent, or the policies deny: 200 -32600, DENY entry written */
   | { kind: 'denied'; rule: DecisionRule | PrecheckRule; reason: string; entryId: string; decidedAt: number }
   /** ALLOW entry committed: forward now */
@@ -80,6 +86,12 @@ export interface ProxyServiceOptions {
   /** Token bucket per member key; `false` turns limiting off (benchmarks). */
   rateLimit?: RateLimitOptions | false;
   audit?: AuditWriterOptions;
+  /**
+   * Most (key, tool name) pairs whose caller and route are kept in memory, so that a `tools/call` needs
+   * no database read before its decision; the audit INSERT re-checks them (see Caller). Default 10,000;
+   * `false` reads them for every call.
+   */
+  callerCache?: number | false;
 }
 
 export interface ProxyServiceDeps {
@@ -168,6 +180,9 @@ export class ProxyService {
   readonly writer: AuditWriter;
   readonly limiter: RateLimiter | null;
   private readonly clock: () => Date;
+  private readonly callerCacheSize: number;
+  /** `${digest}\n${tool name}` → caller with route and guard, oldest first (bounded). */
+  private readonly callers = new Map<string, Caller>();
 
   constructor(
     private readonly deps: ProxyServiceDeps,
@@ -176,6 +191,18 @@ export class ProxyService {
     this.clock = options.clock ?? (() => new Date());
     this.limiter = options.rateLimit === false ? null : new RateLimiter(options.rateLimit ?? {});
     this.writer = new AuditWriter(deps.db, deps.events, deps.logger, options.audit);
+    this.callerCacheSize = options.callerCache === false ? 0 : (options.callerCache ?? 10_000);
+  }
+
+  /**
+   * Caller lookups made, `tools/call`s served from the caller cache, and decisions made again because
+   * their guarded entry found the caller changed (metrics, tests).
+   */
+  readonly callerStats = { reads: 0, cacheHits: 0, staleRetries: 0 };
+
+  /** How many callers the cache holds. */
+  get cachedCallers(): number {
+    return this.callers.size;
   }
 
   /**
@@ -187,17 +214,31 @@ export class ProxyService {
     const key = bearerToken(authorization);
     if (!key) return null;
     const digest = this.deps.secrets.digest(key);
+    if (toolName !== undefined && this.callerCacheSize > 0) {
+      const cached = this.callers.get(`${digest}\n${toolName}`);
+      if (cached) {
+        this.callerStats.cacheHits++;
+        return cached;
+      }
+    }
+    return this.readCaller(digest, toolName);
+  }
+
+  /** The lookup itself; a `tools/call` caller of a known tool gets its guard and is cached. */
+  private async readCaller(digest: string, toolName: string | undefined): Promise<Caller | null> {
     const name = toolName === undefined ? null : parseToolName(toolName);
     // Text the database cannot take (NUL) must not fail the key lookup: such a name matches no
     // connector or tool anyway, and is answered as unknown after authentication.
     const parsed = name && { service: storableText(name.service), tool: storableText(name.tool) };
-    const row: (repo.CallerRow & { route?: repo.CallRouteRow | null }) | undefined = await fromDatabase(this.deps.logger, 'key lookup', () =>
+    this.callerStats.reads++;
+    const row: (repo.CallerRow & { route?: repo.CallRouteRow | null; fingerprint?: string }) | undefined = await fromDatabase(this.deps.logger, 'key lookup', () =>
       parsed ? repo.findCaller(this.deps.db, digest, parsed) : repo.findCaller(this.deps.db, digest),
     );
     if (!row) return null;
-    return {
+    const guard = parsed && row.route?.tool_name && row.fingerprint ? { digest, service: parsed.service, tool: parsed.tool, fingerprint: row.fingerprint } : undefined;
+    const caller: Caller = {
       policyRevision: String(row.policy_revision),
-      call: toolName === undefined ? undefined : { name: toolName, route: row.route },
+      call: toolName === undefined ? undefined : { name: toolName, route: row.route, guard },
       keyRowId: row.key_row_id,
       keyId: row.key_id,
       memberId: row.member_id,
@@ -209,6 +250,15 @@ export class ProxyService {
       trustMode: row.trust_mode === 'untrusted' ? 'untrusted' : 'trusted',
       timezone: row.timezone,
     };
+    // Only known tools are cached: every verdict for them writes an entry, whose INSERT checks the guard.
+    // (Unknown names are answered without an entry, so nothing would notice a connector installed since.)
+    if (guard && this.callerCacheSize > 0) {
+      const cacheKey = `${digest}\n${toolName}`;
+      this.callers.delete(cacheKey);
+      if (this.callers.size >= this.callerCacheSize) this.callers.delete(this.callers.keys().next().value!);
+      this.callers.set(cacheKey, caller);
+    }
+    return caller;
   }
 
   /** One token from the caller's key bucket. */
@@ -263,6 +313,31 @@ export class ProxyService {
    */
   async authorizeToolCall(caller: Caller, call: { name: string; arguments: Record<string, unknown> }, ctx: CallContext): Promise<ToolCallVerdict> {
     if (caller.call?.name !== call.name) throw new Error('authorizeToolCall: the caller was not authenticated for this tool name');
+    // A guarded entry is written only if the caller it was decided for is still current (one statement,
+    // no extra round trip). When it is not, the cached caller is dropped and the call decided again on a
+    // fresh read; the third attempt is written unguarded (decided on a read just made, as without a cache).
+    let current = caller as Caller & { call: NonNullable<Caller['call']> };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.decideAndRecord(current, call, ctx, attempt < 3);
+      } catch (error) {
+        if (!(error instanceof StaleCallerError)) throw error;
+      }
+      this.callerStats.staleRetries++;
+      const digest = current.call.guard!.digest; // only guarded rows can be stale
+      this.callers.delete(`${digest}\n${call.name}`);
+      const fresh = await this.readCaller(digest, call.name);
+      if (!fresh) return { kind: 'unauthenticated' };
+      current = fresh as typeof current;
+    }
+  }
+
+  private async decideAndRecord(
+    caller: Caller & { call: NonNullable<Caller['call']> },
+    call: { name: string; arguments: Record<string, unknown> },
+    ctx: CallContext,
+    guarded: boolean,
+  ): Promise<ToolCallVerdict> {
     const time = this.clock();
     const parsed = parseToolName(call.name);
     const route = caller.call.route ?? undefined;
@@ -272,7 +347,7 @@ export class ProxyService {
     const tool = parsed?.tool ?? call.name;
     const namespace = route?.cedar_namespace ?? '';
     const sensitiveKeys = route?.sensitive_keys ?? [];
-    const entry = { service, tool, args: call.arguments, sensitiveKeys };
+    const entry = { service, tool, args: call.arguments, sensitiveKeys, guard: guarded ? caller.call.guard : undefined };
 
     // Agent and member first (403). Recorded even when the name is malformed or unknown: a disabled
     // agent's attempts are what an admin looks for.
@@ -329,7 +404,15 @@ export class ProxyService {
     caller: Caller,
     ctx: CallContext,
     time: Date,
-    e: { service: string; tool: string; args: Record<string, unknown>; sensitiveKeys: readonly string[]; decision: CallDecision; durationMs: number | null },
+    e: {
+      service: string;
+      tool: string;
+      args: Record<string, unknown>;
+      sensitiveKeys: readonly string[];
+      decision: CallDecision;
+      durationMs: number | null;
+      guard: AuditRowToWrite['guard'];
+    },
   ): AuditRowToWrite {
     const d = e.decision;
     const matched: MatchedPolicy[] = d.matched.map((p) => ({ id: p.id, key: p.key, name: p.name, version: p.version, effect: p.effect }));
@@ -357,6 +440,7 @@ export class ProxyService {
       principal: storableText(d.principal, 1000),
       duration_ms: done ? Math.max(0, Math.round(e.durationMs!)) : null,
       completed_at: done ? time : null,
+      guard: e.guard ?? null,
     };
   }
 }

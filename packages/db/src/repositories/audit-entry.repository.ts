@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Inser
 import { preparedText } from '../prepared.ts';
 import type { AuditEntries, DB } from '../types.ts';
 import { containsPattern } from './sql-text.ts';
+import { callerFingerprintNow } from './proxy.repository.ts';
 
 export type AuditEntryRow = Selectable<AuditEntries>;
 export type NewAuditEntryRow = Insertable<AuditEntries>;
@@ -175,25 +176,45 @@ export interface AuditEntryInsert {
   principal: string;
   duration_ms: number | null;
   completed_at: Date | null;
+  /**
+   * Written only if the caller-and-route lookup for (digest, service, tool) still has this fingerprint
+   * when the INSERT runs (`findCaller`): a decision made on a cached caller is stored only when nothing
+   * it rests on changed since. A row whose guard fails is left out of the batch and of its result.
+   */
+  guard?: { digest: string; service: string; tool: string; fingerprint: string } | null;
 }
 
 // One text for any number of rows (one array per column), so it is a named prepared statement on
 // PostgreSQL: parsed and planned once per connection, whatever the batch size. matched_policy_ids travels
 // as the text of each row's uuid[] (an array of arrays would be flattened by unnest).
+// Guarded rows (a decision made on a cached caller) are written only if the caller's fingerprint is still
+// the same: computed once per distinct (key, service, tool) of the batch, in the INSERT's own snapshot.
 const INSERT_BATCH_SQL = preparedText(
   'wicket_audit_insert',
-  `insert into audit_entries (id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
+  `with v as (
+     select * from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+       $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[], $17::uuid[], $18::text[], $19::jsonb[], $20::text[], $21::int[], $22::timestamptz[],
+       $23::text[], $24::text[], $25::text[], $26::text[])
+       as v(id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
+         action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids, matched_policies, principal, duration_ms, completed_at,
+         guard_digest, guard_service, guard_tool, guard_fingerprint)
+   ), g as (
+     select d.guard_digest, d.guard_service, d.guard_tool, ${callerFingerprintNow('d')} as fingerprint
+     from (select distinct guard_digest, guard_service, guard_tool from v where guard_fingerprint is not null) d
+   )
+   insert into audit_entries (id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
      action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids, matched_policies, principal, duration_ms, completed_at)
    select id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
      action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids::uuid[], matched_policies, principal, duration_ms, completed_at
-   from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
-     $11::text[], $12::text[], $13::text[], $14::jsonb[], $15::text[], $16::text[], $17::uuid[], $18::text[], $19::jsonb[], $20::text[], $21::int[], $22::timestamptz[])
-     as v(id, timestamp, agent_id, agent_name, member_id, member_name, member_key_id, session_id, service, tool,
-       action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids, matched_policies, principal, duration_ms, completed_at)
+   from v left join g using (guard_digest, guard_service, guard_tool)
+   where v.guard_fingerprint is null or v.guard_fingerprint = g.fingerprint
    returning id, seq, timestamp`,
 );
 
-/** The proxy's group commit: many complete rows in one statement (one transaction), their seqs returned. */
+/**
+ * The proxy's group commit: many complete rows in one statement (one transaction), their seqs returned.
+ * Rows with a `guard` that no longer holds are not written and not returned.
+ */
 export async function insertAuditEntryBatch(db: Db, rows: readonly AuditEntryInsert[]): Promise<{ id: string; seq: number; timestamp: Date }[]> {
   if (rows.length === 0) return [];
   const column = <T>(pick: (r: AuditEntryInsert) => T) => rows.map(pick);
@@ -220,6 +241,10 @@ export async function insertAuditEntryBatch(db: Db, rows: readonly AuditEntryIns
     column((r) => r.principal),
     column((r) => r.duration_ms),
     column((r) => r.completed_at),
+    column((r) => r.guard?.digest ?? null),
+    column((r) => r.guard?.service ?? null),
+    column((r) => r.guard?.tool ?? null),
+    column((r) => r.guard?.fingerprint ?? null),
   ];
   const result = await db.executeQuery<{ id: string; seq: number; timestamp: Date }>(CompiledQuery.raw(INSERT_BATCH_SQL, params));
   return result.rows;
