@@ -121,7 +121,7 @@ function cpuMicros(child: ChildProcess): Promise<number> {
 
 /** Statement kinds of the call path, for "where the time goes". */
 const STATEMENTS: [string, RegExp][] = [
-  ['audit INSERT (group commit; re-checks cached callers)', /^insert into "?audit_entries/],
+  ['audit INSERT (group commit; re-checks cached callers)', /^(insert into "?audit_entries|with v as \(\s*select \* from unnest)/],
   ['caller, route and policy revision (one lookup; none on a cache hit)', /from member_keys k/],
   ['policy reload (only after a change)', /from "policies"/],
   ['outcome UPDATE (batched, off the path)', /^\s*update audit_entries a/],

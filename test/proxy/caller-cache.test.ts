@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { AuditWriter, StaleCallerError } from '@wicket/core';
 import { repo, type AuditEntryInsert } from '@wicket/db';
+import { preparedText } from '../../packages/db/src/prepared.ts';
+import { testBackend } from '../support/backend.ts';
 import { PROBE, startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
 
 // The caller cache (docs/proxy.md, "The caller cache"): a tools/call of a known tool is decided on a
@@ -194,5 +196,33 @@ describe('the caller cache and the guarded audit INSERT', () => {
     expect(value('stale')).toBe(s.staleRetries);
     expect(s.cacheHits).toBeGreaterThan(0);
     expect(s.staleRetries).toBeGreaterThan(0);
+  });
+});
+
+describe('hot statements on PostgreSQL', () => {
+  let w: ProxyWorld;
+  beforeAll(async () => {
+    w = await startProxyWorld();
+  });
+  afterAll(async () => w?.close());
+
+  // A declared (named) statement runs on a connection that always uses its generic plan (PostgreSQL
+  // otherwise re-plans the array-parameter INSERT on every execution); inside a transaction it stays on
+  // the transaction's connection; every other query keeps the default plan choice.
+  it.skipIf(testBackend() === 'pglite')('declared statements use generic plans, outside transactions only; other queries keep the default', async () => {
+    const MODE = preparedText('wicket_test_plan_mode', "select current_setting('plan_cache_mode') as mode");
+    const named = async (db: typeof w.db) => (await db.executeQuery<{ mode: string }>(CompiledQuery.raw(MODE))).rows[0].mode;
+    expect(await named(w.db)).toBe('force_generic_plan');
+    // (Another text: the same text as a declared one would be sent as that named statement.)
+    expect((await sql<{ mode: string }>`select current_setting('plan_cache_mode') as mode, 'unnamed' as kind`.execute(w.db)).rows[0].mode).toBe('auto');
+    await w.db.transaction().execute(async (trx) => {
+      // On the transaction's own connection: it sees the transaction's uncommitted temporary table.
+      await sql`create temporary table plan_probe (x int) on commit drop`.execute(trx);
+      expect(await named(trx)).toBe('auto');
+      const probe = preparedText('wicket_test_plan_probe', 'select count(*)::int as n from plan_probe');
+      expect((await trx.executeQuery<{ n: number }>(CompiledQuery.raw(probe))).rows[0].n).toBe(0);
+    });
+    // After the transaction, back on the generic-plan connections.
+    expect(await named(w.db)).toBe('force_generic_plan');
   });
 });
