@@ -183,6 +183,8 @@ export class ProxyService {
   private readonly callerCacheSize: number;
   /** `${digest}\n${tool name}` → caller with route and guard, oldest first (bounded). */
   private readonly callers = new Map<string, Caller>();
+  /** sealed connector credentials → Authorization value (see upstreamAuthorizationOf). */
+  private readonly openedCredentials = new Map<string, string | null>();
 
   constructor(
     private readonly deps: ProxyServiceDeps,
@@ -381,14 +383,29 @@ export class ProxyService {
     const committed = await this.writer.write(this.entryRow(caller, ctx, time, { ...entry, decision, durationMs: denied ? decidedAt - ctx.receivedAt : null }));
     if (denied) return { kind: 'denied', rule: decision.rule, reason: decision.reason, entryId: committed.id, decidedAt };
 
+    const authorization = this.upstreamAuthorizationOf(service, route.credentials_encrypted);
+    return { kind: 'allowed', reason: decision.reason, entryId: committed.id, upstream: { service, tool, url: route.upstream_url, authorization }, decidedAt };
+  }
+
+  /**
+   * The connector's credentials as an Authorization value, decrypted once per sealed value (a changed
+   * credential is a new sealed value; the caller's guard saw it). Held in memory only, like the call itself.
+   */
+  private upstreamAuthorizationOf(service: string, sealed: string | null): string | null {
+    if (!sealed) return null;
+    const known = this.openedCredentials.get(sealed);
+    if (known !== undefined) return known;
     let authorization: string | null = null;
     try {
-      authorization = upstreamAuthorization(route.credentials_encrypted ? this.deps.secrets.decrypt(route.credentials_encrypted) : null);
+      authorization = upstreamAuthorization(this.deps.secrets.decrypt(sealed));
     } catch {
       // A sealed value this server cannot open (another WICKET_SECRET): the upstream will refuse the call.
       this.deps.logger.error({ service }, 'proxy: connector credentials cannot be decrypted with this server secret');
+      return null;
     }
-    return { kind: 'allowed', reason: decision.reason, entryId: committed.id, upstream: { service, tool, url: route.upstream_url, authorization }, decidedAt };
+    if (this.openedCredentials.size >= 1000) this.openedCredentials.clear();
+    this.openedCredentials.set(sealed, authorization);
+    return authorization;
   }
 
   /** The outcome of a forwarded call, filled once; written in the next outcome batch. */
