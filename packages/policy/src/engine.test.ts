@@ -386,3 +386,46 @@ describe('cache', () => {
     expect(micros[200]).toBeLessThan(1000);
   });
 });
+
+describe("reusing Cedar's answer for slices that read no context", () => {
+  it('evaluates a condition-free slice once per member, and each member gets its own answer', () => {
+    const e = new PolicyEngine();
+    const onlyA = makePolicy({ tools: ['create_issue'], principal: { type: 'specific_members', memberIds: [MEMBER_A] } });
+    const noDeletes = makePolicy({ effect: 'forbid', tools: ['delete_file'] });
+    const set = agentPolicies([onlyA, noDeletes]);
+    const before = { ...e.stats };
+    for (let i = 0; i < 20; i++) {
+      expect(e.decide(set, makeRequest({ member: { id: i % 2 ? MEMBER_B : MEMBER_A } })).decision).toBe(i % 2 ? 'DENY' : 'ALLOW');
+      expect(e.decide(set, makeRequest({ tool: 'delete_file', member: { id: MEMBER_A } })).rule).toBe('forbid');
+    }
+    // create_issue for A and for B, delete_file for A: three evaluations, the other 37 decisions reused them.
+    expect(e.stats.cedarEvaluations - before.cedarEvaluations).toBe(3);
+    expect(e.stats.reusedAnswers - before.reusedAnswers).toBe(37);
+    // The reused decision is the evaluated one, policy names and all.
+    expect(e.decide(set, makeRequest())).toEqual({ ...e.decide(set, makeRequest()), evaluationMicros: expect.any(Number) });
+  });
+
+  it('evaluates every call when the slice reads the time, the caller IP or an argument', () => {
+    const e = new PolicyEngine();
+    const office = makePolicy({ tools: ['create_issue'], timeWindow: { daysOfWeek: [1, 2, 3, 4, 5], hoursFrom: 9, hoursTo: 17 } });
+    const vpn = makePolicy({ service: 'github', tools: ['list_issues'], callerIps: ['10.0.0.0/8'] });
+    const acme = makePolicy({ tools: ['get_file_contents'], conditions: [{ key: 'repo', op: 'startsWith', value: 'acme/' }] });
+    const set = agentPolicies([office, vpn, acme]);
+    const before = e.stats.cedarEvaluations;
+    const monday = (hour: number) => new Date(`2026-05-04T${String(hour).padStart(2, '0')}:00:00Z`);
+    const answers = [8, 9, 16, 20].map((hour) => e.decide(set, makeRequest({ time: monday(hour) })).decision);
+    expect(answers).toEqual(['DENY', 'ALLOW', 'ALLOW', 'DENY']);
+    expect(['10.1.2.3', '192.168.1.1'].map((callerIp) => e.decide(set, makeRequest({ tool: 'list_issues', callerIp })).decision)).toEqual(['ALLOW', 'DENY']);
+    expect(['acme/api', 'other/api'].map((repo) => e.decide(set, makeRequest({ tool: 'get_file_contents', arguments: { repo } })).decision)).toEqual(['ALLOW', 'DENY']);
+    expect(e.stats.cedarEvaluations - before).toBe(8);
+    expect(e.stats.reusedAnswers).toBe(0);
+  });
+
+  it('a new revision of the policies is evaluated afresh', () => {
+    const e = new PolicyEngine();
+    const permit = makePolicy({ tools: ['create_issue'] });
+    expect(e.decide(agentPolicies([permit]), makeRequest()).decision).toBe('ALLOW');
+    expect(e.decide(agentPolicies([permit, makePolicy({ effect: 'forbid', tools: ['create_issue'], denyMessage: 'now forbidden' })]), makeRequest()).reason).toBe('now forbidden');
+    expect(e.decide(agentPolicies([{ ...permit, enabled: false }]), makeRequest()).rule).toBe('fail_closed');
+  });
+});

@@ -87,7 +87,23 @@ interface Slice {
   set: CedarSet;
   /** The agent's policies in the set, by id. */
   policies: Map<string, SlicePolicy>;
+  /**
+   * Cedar's answer per member, for a set whose policies read no context (no argument, time or IP
+   * condition): the request is then the same for every call of that member (principal, this tool, this
+   * service, no entities), and so is Cedar's answer. Dropped with the slice when the agent's policies change.
+   */
+  answers?: Map<string, CedarAnswer>;
 }
+
+/** What one Cedar evaluation contributes to an Outcome. */
+interface CedarAnswer {
+  hits: SlicePolicy[];
+  errors: { policyId: string; message: string }[];
+  failed: SlicePolicy[];
+}
+
+/** Members whose answers one slice keeps (more are evaluated each time). */
+const MAX_ANSWERS_PER_SLICE = 10_000;
 
 /** The slices of one tool (null: every tool no policy names, which only wildcard policies cover). */
 interface ToolSlices {
@@ -185,6 +201,8 @@ export class PolicyEngine {
   private readonly compiled = new Map<string, Compiled>();
   private readonly sets = new CedarSetRegistry();
   private readonly maxAgents: number;
+  /** Cedar evaluations made, and decisions that reused a context-free slice's answer (tests, benchmarks). */
+  readonly stats = { cedarEvaluations: 0, reusedAnswers: 0 };
 
   constructor(options: PolicyEngineOptions = {}) {
     this.maxAgents = options.maxAgents ?? 1000;
@@ -246,7 +264,25 @@ export class PolicyEngine {
 
   /** Evaluates the slice's set into `outcome`, or answers why Cedar could not evaluate the request. */
   private runCedar(slice: Slice, req: DecisionRequest, outcome: Outcome): string | null {
+    const contextFree = !slice.set.args.length && !slice.set.needsTime && !slice.set.needsIp;
+    const known = contextFree ? slice.answers?.get(req.member.id) : undefined;
+    if (known) this.stats.reusedAnswers++;
+    const result = known ?? this.askCedar(slice, req);
+    if (typeof result === 'string') return result;
+    outcome.hits.push(...result.hits);
+    outcome.errors.push(...result.errors);
+    for (const policy of result.failed) outcome.failed.add(policy);
+    if (contextFree && !known) {
+      slice.answers ??= new Map();
+      if (slice.answers.size < MAX_ANSWERS_PER_SLICE) slice.answers.set(req.member.id, result);
+    }
+    return null;
+  }
+
+  /** Cedar's answer for the slice's set, or why Cedar could not evaluate the request. */
+  private askCedar(slice: Slice, req: DecisionRequest): CedarAnswer | string {
     const ns = req.namespace;
+    this.stats.cedarEvaluations++;
     // Every policy is held as a permit (see matchingText), so Cedar reports each satisfied one.
     const answer = cedar.statefulIsAuthorized({
       principal: { type: `${ns}::Member`, id: req.member.id },
@@ -257,17 +293,18 @@ export class PolicyEngine {
       preparsedPolicySetId: slice.set.id!,
     });
     if (answer.type === 'failure') return answer.errors.map((e) => e.message).join('; ');
+    const result: CedarAnswer = { hits: [], errors: [], failed: [] };
     for (const id of answer.response.diagnostics.reason) {
       const hit = slice.policies.get(id);
-      if (hit) outcome.hits.push(hit);
+      if (hit) result.hits.push(hit);
     }
     // Cedar skips a policy whose condition fails to evaluate; a forbid must not fail open that way.
     for (const { policyId, error } of answer.response.diagnostics.errors) {
-      outcome.errors.push({ policyId, message: error.message });
+      result.errors.push({ policyId, message: error.message });
       const hit = slice.policies.get(policyId);
-      if (hit?.effect === 'forbid') outcome.failed.add(hit);
+      if (hit?.effect === 'forbid') result.failed.push(hit);
     }
-    return null;
+    return result;
   }
 
   private agentCache(agentPolicies: AgentPolicies): AgentCache {
