@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { AuditWriter } from '@wicket/core';
-import type { AuditEntryInsert } from '@wicket/db';
+import { repo, type AuditEntryInsert } from '@wicket/db';
 import { PROBE, startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
 
 // Spec §4: the entry is committed before the upstream is called (checked BY the upstream, reading the
@@ -172,6 +172,24 @@ describe('audit entries are committed before forwarding', () => {
       await sql.raw(`set default_transaction_read_only = ${on ? 'on' : 'off'}`).execute(w.db);
     }
   }
+
+  it('outcomes are written beside their entries (HOT updates: no new index entries), as the fillfactor migration intends', async () => {
+    const writer = new AuditWriter(w.db, w.core.events, w.core.logger);
+    const rows = Array.from({ length: 40 }, (_, i) => fullRow({ tool: `hot_${i}` }));
+    await Promise.all(rows.map((r) => writer.write(r)));
+    await writer.close();
+    // In one transaction, so its own counters tell what this UPDATE did (pg_stat_get_xact_*).
+    const { hot, updated } = await w.db.transaction().execute(async (trx) => {
+      await repo.recordAuditOutcomes(trx, rows.map((r) => ({ id: r.id, durationMs: 5, upstreamStatus: '200', upstreamError: null })));
+      const r = await sql<{ hot: number; updated: number }>`select pg_stat_get_xact_tuples_hot_updated('audit_entries'::regclass)::int as hot,
+        pg_stat_get_xact_tuples_updated('audit_entries'::regclass)::int as updated`.execute(trx);
+      return r.rows[0];
+    });
+    expect(updated).toBe(rows.length);
+    expect(hot).toBe(rows.length);
+    const filled = await w.db.selectFrom('audit_entries').select('duration_ms').where('id', 'in', rows.map((r) => r.id)).execute();
+    expect(filled.map((f) => f.duration_ms)).toEqual(Array(rows.length).fill(5));
+  });
 
   it('database refuses writes: 503 with Retry-After, -32603, nothing forwarded, nothing recorded; then recovers', async () => {
     const before = (await w.entries(c.agent.id)).length;
