@@ -115,6 +115,53 @@ describe('the caller cache and the guarded audit INSERT', () => {
     }
   });
 
+  it('trust mode, timezone and connector credentials changed by raw SQL apply to the next call', async () => {
+    // Trusted, no policy on github: allowed by default; untrusted: fail closed.
+    const trust = await w.caller({ services: ['github'], trustMode: 'trusted' });
+    const t = await afterChange(trust, () => sql`update agents set trust_mode = 'untrusted' where id = ${trust.agent.id}`.execute(w.db));
+    expect([t.answer.status, t.staleRetries, t.forwarded]).toEqual([200, 1, 0]);
+    expect(t.newEntries.map((e) => [e.decision, e.reason])).toEqual([['DENY', expect.stringMatching(/fail closed/)]]);
+
+    // Office hours in the agent's timezone: Monday 12:00 UTC is inside in UTC, 21:00 in Tokyo is not.
+    const zone = await w.caller({ services: ['github'], timezone: 'UTC' });
+    await w.policy(zone.agent.id, { name: 'office hours', service: 'github', effect: 'permit', tools: ['create_issue'], timeWindow: { daysOfWeek: [1, 2, 3, 4, 5], hoursFrom: 9, hoursTo: 17 } });
+    w.setNow(new Date('2026-05-04T12:00:00Z'));
+    try {
+      const z = await afterChange(zone, () => sql`update agents set timezone = 'Asia/Tokyo' where id = ${zone.agent.id}`.execute(w.db));
+      expect([z.answer.status, z.staleRetries, z.forwarded]).toEqual([200, 1, 0]);
+      expect(z.newEntries.map((e) => [e.decision, e.reason])).toEqual([['DENY', expect.stringMatching(/none permits/)]]);
+    } finally {
+      w.setNow(null);
+    }
+
+    // New credentials (sealed with the server secret): the next call carries them, and this upstream refuses them.
+    const creds = await w.caller({ services: ['github'] });
+    const [{ sealed }] = (await sql<{ sealed: string }>`select credentials_encrypted as sealed from connectors where service = 'github'`.execute(w.db)).rows;
+    try {
+      const r = await afterChange(creds, () => sql`update connectors set credentials_encrypted = ${w.core.secrets.encrypt('ghu_someoneelse')} where service = 'github'`.execute(w.db));
+      expect([r.answer.status, r.staleRetries]).toEqual([502, 1]);
+      expect(r.newEntries.map((e) => [e.decision, e.upstream_status ?? '401'])).toEqual([['ALLOW', '401']]);
+      expect(w.upstreams.servers.github.requests.at(-1)).toMatchObject({ authorized: false });
+    } finally {
+      await sql`update connectors set credentials_encrypted = ${sealed} where service = 'github'`.execute(w.db);
+    }
+  });
+
+  it('a key revoked while its caller is cached: 401, even when the call would be rate limited', async () => {
+    const limited = await startProxyWorld({ proxy: { rateLimit: { burst: 2, refillPerSecond: 0.001 } } });
+    try {
+      const c = await limited.caller({ services: ['github'] });
+      for (let i = 0; i < 2; i++) expect((await limited.callTool(c.key, 'github__list_repositories', { owner: 'acme' })).status).toBe(200);
+      expect((await limited.callTool(c.key, 'github__list_repositories', { owner: 'acme' })).status).toBe(429);
+      await sql`update member_keys set revoked_at = now() where key_id = ${c.keyId}`.execute(limited.db);
+      const r = await limited.callTool(c.key, 'github__list_repositories', { owner: 'acme' });
+      expect(r.status).toBe(401);
+      expect(r.headers.get('www-authenticate')).toMatch(/Bearer/);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('in one INSERT, a row whose guard fails is left out while the others are written', async () => {
     const c = await w.caller({ services: ['github'] });
     const digest = w.core.secrets.digest(c.key);
@@ -188,6 +235,8 @@ describe('the caller cache and the guarded audit INSERT', () => {
   });
 
   it('counts cache hits, reads and stale retries on /metrics', async () => {
+    const c = await w.caller({ services: ['github'] });
+    await afterChange(c, () => sql`update agents set status = 'disabled' where id = ${c.agent.id}`.execute(w.db));
     const text = await (await fetch(`${w.baseUrl}/metrics`)).text();
     const value = (source: string) => Number(new RegExp(`wicket_proxy_caller_lookups_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1]);
     const s = stats();
@@ -218,6 +267,9 @@ describe('hot statements on PostgreSQL', () => {
     await w.db.transaction().execute(async (trx) => {
       // On the transaction's own connection: it sees the transaction's uncommitted temporary table.
       await sql`create temporary table plan_probe (x int) on commit drop`.execute(trx);
+      expect(await named(trx)).toBe('auto');
+      await sql`savepoint s1`.execute(trx);
+      await sql`rollback to savepoint s1`.execute(trx);
       expect(await named(trx)).toBe('auto');
       const probe = preparedText('wicket_test_plan_probe', 'select count(*)::int as n from plan_probe');
       expect((await trx.executeQuery<{ n: number }>(CompiledQuery.raw(probe))).rows[0].n).toBe(0);

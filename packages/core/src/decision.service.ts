@@ -103,7 +103,10 @@ export class DecisionService {
     // the next call's revision read corrects. The other order could keep stale rows under a new revision.
     revision ??= await repo.findPolicyRevision(this.db, agentId);
     const cached = this.cache.get(agentId);
-    if (cached && cached.revision === revision) {
+    // An older revision than the cached one (a caller read before a change, from the proxy's caller
+    // cache): the newer set serves; that call's guarded entry fails on the revision and it is decided
+    // again. Reloading would pair the current rows with the old number and evict the newer set.
+    if (cached && (cached.revision === revision || olderRevision(revision, cached.revision))) {
       this.cache.delete(agentId);
       this.cache.set(agentId, cached);
       return cached;
@@ -133,4 +136,10 @@ export class DecisionService {
       this.engine.invalidate(scratch.agentId);
     }
   }
+}
+
+/** Whether revision counter `a` (decimal text) is below `b`. */
+function olderRevision(a: string, b: string): boolean {
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return a.length < b.length || (a.length === b.length && a < b);
 }

@@ -51,7 +51,13 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
   // statement's generic plan: with plan_cache_mode = auto, PostgreSQL keeps re-planning the audit INSERT
   // for every execution (its array parameters make each custom plan look cheaper than the generic one),
   // ~1 ms per INSERT on the benchmark VM. Other queries keep the default (custom plans for their values).
-  const hot = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 2)), types: pgTypes as any, options: '-c plan_cache_mode=force_generic_plan' });
+  const hot = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 2)), types: pgTypes as any });
+  // A SET on each new connection (queued before any other query on it), not the startup `options`: a
+  // DATABASE_URL with its own ?options= would replace those, and PgBouncer refuses them. Should the SET
+  // fail (PostgreSQL before 12), the statements still run, with PostgreSQL's default plan choice.
+  hot.on('connect', (client) => {
+    client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
+  });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   hot.on('error', () => {});
@@ -111,35 +117,32 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
 }
 
 /**
- * The pool as Kysely sees it. Texts declared with `preparedText` are sent as named prepared statements, on
- * the `hot` pool (generic plans) unless they run inside a transaction, where they stay on the
- * transaction's connection. A main-pool connection is taken only when a query needs one, so a hot
- * statement does not hold one.
+ * The pool as Kysely sees it. Texts declared with `preparedText` are sent as named prepared statements: on
+ * the `hot` pool (generic plans) while this connection has not needed a main-pool session, otherwise on
+ * that session. A transaction starts with `begin`, which takes the session, so everything inside it stays
+ * there; a root-level hot statement never holds a main-pool connection.
  */
 function preparingPool(pool: pg.Pool, hot: pg.Pool): PostgresPool {
   return {
     async connect() {
-      let client: pg.PoolClient | undefined;
-      let inTransaction = false;
-      const main = async () => (client ??= await pool.connect());
+      let session: Promise<pg.PoolClient> | undefined;
+      let released = false;
       return {
         async query(sqlText: unknown, parameters: readonly unknown[]) {
-          if (typeof sqlText === 'string') {
-            const name = preparedName(sqlText);
-            if (name) {
-              const query = { name, text: sqlText, values: parameters as unknown[] };
-              return inTransaction ? (await main()).query(query) : hot.query(query);
-            }
-            // Kysely's transactions: begin / start transaction … commit / rollback (not "rollback to savepoint").
-            if (/^\s*(begin|start\s+transaction)\b/i.test(sqlText)) inTransaction = true;
-            else if (/^\s*(commit|rollback)\s*$/i.test(sqlText)) inTransaction = false;
-          }
-          return (await main()).query(sqlText as string, parameters as unknown[]);
+          const name = typeof sqlText === 'string' ? preparedName(sqlText) : undefined;
+          if (name && !session) return hot.query({ name, text: sqlText as string, values: parameters as unknown[] });
+          session ??= pool.connect();
+          const client = await session;
+          return name ? client.query({ name, text: sqlText as string, values: parameters as unknown[] }) : client.query(sqlText as string, parameters as unknown[]);
         },
         release() {
-          inTransaction = false;
-          client?.release();
-          client = undefined;
+          if (released) return;
+          released = true;
+          // A session still being connected is given back once it arrives.
+          void session?.then(
+            (client) => client.release(),
+            () => {},
+          );
         },
       } as unknown as PostgresPoolClient;
     },

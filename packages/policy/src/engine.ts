@@ -88,9 +88,10 @@ interface Slice {
   /** The agent's policies in the set, by id. */
   policies: Map<string, SlicePolicy>;
   /**
-   * Cedar's answer per member, for a set whose policies read no context (no argument, time or IP
-   * condition): the request is then the same for every call of that member (principal, this tool, this
-   * service, no entities), and so is Cedar's answer. Dropped with the slice when the agent's policies change.
+   * Cedar's answer per tool and member, for a set whose policies read no context (no argument, time or
+   * IP condition): the request is then the same for every call of that member and tool (principal,
+   * action, this service, no entities), and so is Cedar's answer. Dropped with the slice when the
+   * agent's policies change.
    */
   answers?: Map<string, CedarAnswer>;
 }
@@ -102,7 +103,7 @@ interface CedarAnswer {
   failed: SlicePolicy[];
 }
 
-/** Members whose answers one slice keeps (more are evaluated each time). */
+/** (tool, member) answers one slice keeps (more are evaluated each time). */
 const MAX_ANSWERS_PER_SLICE = 10_000;
 
 /** The slices of one tool (null: every tool no policy names, which only wildcard policies cover). */
@@ -265,7 +266,9 @@ export class PolicyEngine {
   /** Evaluates the slice's set into `outcome`, or answers why Cedar could not evaluate the request. */
   private runCedar(slice: Slice, req: DecisionRequest, outcome: Outcome): string | null {
     const contextFree = !slice.set.args.length && !slice.set.needsTime && !slice.set.needsIp;
-    const known = contextFree ? slice.answers?.get(req.member.id) : undefined;
+    // By tool too: the slice of tools no policy names serves every such tool.
+    const answerKey = `${req.tool}\n${req.member.id}`;
+    const known = contextFree ? slice.answers?.get(answerKey) : undefined;
     if (known) this.stats.reusedAnswers++;
     const result = known ?? this.askCedar(slice, req);
     if (typeof result === 'string') return result;
@@ -274,7 +277,7 @@ export class PolicyEngine {
     for (const policy of result.failed) outcome.failed.add(policy);
     if (contextFree && !known) {
       slice.answers ??= new Map();
-      if (slice.answers.size < MAX_ANSWERS_PER_SLICE) slice.answers.set(req.member.id, result);
+      if (slice.answers.size < MAX_ANSWERS_PER_SLICE) slice.answers.set(answerKey, result);
     }
     return null;
   }

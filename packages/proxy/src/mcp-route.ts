@@ -215,6 +215,7 @@ export function createMcpHandlers(options: McpRouteOptions) {
     const name = params?.name;
     const args = params?.arguments ?? {};
     if (typeof name !== 'string' || args === null || typeof args !== 'object' || Array.isArray(args)) {
+      if (!(await service.fresh(caller))) return unauthorized(request.id);
       count('invalid_tool_name');
       return rpcError(400, request.id, RpcCode.InvalidParams, 'tools/call needs params.name (a string "<service>__<tool>") and params.arguments (an object, if given)');
     }
@@ -358,6 +359,8 @@ export function createMcpHandlers(options: McpRouteOptions) {
       if (!caller) return unauthorized(id);
       const token = service.takeToken(caller);
       if (!token.ok) {
+        // A caller from the cache is read again first: a key revoked meanwhile answers 401, as it would have.
+        if (!(await service.fresh(caller))) return unauthorized(id);
         count('rate_limited');
         return rpcError(429, id, RpcCode.InvalidRequest, `Rate limit exceeded for this member key: retry after ${token.retryAfterSeconds} s`, {
           headers: { 'Retry-After': String(token.retryAfterSeconds) },

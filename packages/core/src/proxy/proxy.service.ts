@@ -183,8 +183,11 @@ export class ProxyService {
   private readonly callerCacheSize: number;
   /** `${digest}\n${tool name}` → caller with route and guard, oldest first (bounded). */
   private readonly callers = new Map<string, Caller>();
-  /** sealed connector credentials → Authorization value (see upstreamAuthorizationOf). */
-  private readonly openedCredentials = new Map<string, string | null>();
+  /** Order of caller reads: a slow read that started first never replaces a later one in the cache. */
+  private readSerial = 0;
+  private readonly cachedSerial = new Map<string, number>();
+  /** service → its sealed credentials and their Authorization value (see upstreamAuthorizationOf). */
+  private readonly openedCredentials = new Map<string, { sealed: string; authorization: string | null }>();
 
   constructor(
     private readonly deps: ProxyServiceDeps,
@@ -227,7 +230,25 @@ export class ProxyService {
   }
 
   /** The lookup itself; a `tools/call` caller of a known tool gets its guard and is cached. */
+  /**
+   * The caller read again from the database when `caller` came from the cache (else `caller` itself):
+   * for answers given before the guarded INSERT could notice a change (a rate limit), so that a key
+   * revoked meanwhile gets its 401.
+   */
+  async fresh(caller: Caller): Promise<Caller | null> {
+    const guard = caller.call?.guard;
+    if (!guard || this.callers.get(`${guard.digest}\n${caller.call!.name}`) !== caller) return caller;
+    this.forget(`${guard.digest}\n${caller.call!.name}`);
+    return this.readCaller(guard.digest, caller.call!.name);
+  }
+
+  private forget(cacheKey: string): void {
+    this.callers.delete(cacheKey);
+    this.cachedSerial.delete(cacheKey);
+  }
+
   private async readCaller(digest: string, toolName: string | undefined): Promise<Caller | null> {
+    const serial = ++this.readSerial;
     const name = toolName === undefined ? null : parseToolName(toolName);
     // Text the database cannot take (NUL) must not fail the key lookup: such a name matches no
     // connector or tool anyway, and is answered as unknown after authentication.
@@ -256,9 +277,16 @@ export class ProxyService {
     // (Unknown names are answered without an entry, so nothing would notice a connector installed since.)
     if (guard && this.callerCacheSize > 0) {
       const cacheKey = `${digest}\n${toolName}`;
-      this.callers.delete(cacheKey);
-      if (this.callers.size >= this.callerCacheSize) this.callers.delete(this.callers.keys().next().value!);
-      this.callers.set(cacheKey, caller);
+      if ((this.cachedSerial.get(cacheKey) ?? 0) < serial) {
+        this.callers.delete(cacheKey);
+        if (this.callers.size >= this.callerCacheSize) {
+          const oldest = this.callers.keys().next().value!;
+          this.callers.delete(oldest);
+          this.cachedSerial.delete(oldest);
+        }
+        this.callers.set(cacheKey, caller);
+        this.cachedSerial.set(cacheKey, serial);
+      }
     }
     return caller;
   }
@@ -327,7 +355,7 @@ export class ProxyService {
       }
       this.callerStats.staleRetries++;
       const digest = current.call.guard!.digest; // only guarded rows can be stale
-      this.callers.delete(`${digest}\n${call.name}`);
+      this.forget(`${digest}\n${call.name}`);
       const fresh = await this.readCaller(digest, call.name);
       if (!fresh) return { kind: 'unauthenticated' };
       current = fresh as typeof current;
@@ -388,13 +416,14 @@ export class ProxyService {
   }
 
   /**
-   * The connector's credentials as an Authorization value, decrypted once per sealed value (a changed
-   * credential is a new sealed value; the caller's guard saw it). Held in memory only, like the call itself.
+   * The connector's credentials as an Authorization value, decrypted once per service and sealed value
+   * (a changed credential is a new sealed value; the caller's guard saw it, and it replaces the old one
+   * here). Held in memory only, like the call itself.
    */
   private upstreamAuthorizationOf(service: string, sealed: string | null): string | null {
     if (!sealed) return null;
-    const known = this.openedCredentials.get(sealed);
-    if (known !== undefined) return known;
+    const known = this.openedCredentials.get(service);
+    if (known?.sealed === sealed) return known.authorization;
     let authorization: string | null = null;
     try {
       authorization = upstreamAuthorization(this.deps.secrets.decrypt(sealed));
@@ -403,8 +432,8 @@ export class ProxyService {
       this.deps.logger.error({ service }, 'proxy: connector credentials cannot be decrypted with this server secret');
       return null;
     }
-    if (this.openedCredentials.size >= 1000) this.openedCredentials.clear();
-    this.openedCredentials.set(sealed, authorization);
+    // One entry per service: new credentials replace the old ones (and their clear text) at once.
+    this.openedCredentials.set(service, { sealed, authorization });
     return authorization;
   }
 
