@@ -52,12 +52,6 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
   // for every execution (its array parameters make each custom plan look cheaper than the generic one),
   // ~1 ms per INSERT on the benchmark VM. Other queries keep the default (custom plans for their values).
   const hot = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 2)), types: pgTypes as any });
-  // A SET on each new connection (queued before any other query on it), not the startup `options`: a
-  // DATABASE_URL with its own ?options= would replace those, and PgBouncer refuses them. Should the SET
-  // fail (PostgreSQL before 12), the statements still run, with PostgreSQL's default plan choice.
-  hot.on('connect', (client) => {
-    client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
-  });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   hot.on('error', () => {});
@@ -123,6 +117,26 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
  * there; a root-level hot statement never holds a main-pool connection.
  */
 function preparingPool(pool: pg.Pool, hot: pg.Pool): PostgresPool {
+  // A SET on each hot connection before its first statement, not a startup option: a DATABASE_URL with
+  // its own ?options= would replace those, and PgBouncer refuses them. Should the SET fail (PostgreSQL
+  // before 12), the statements still run, with PostgreSQL's default plan choice.
+  const generic = new WeakSet<pg.PoolClient>();
+  async function hotQuery(query: pg.QueryConfig): Promise<pg.QueryResult> {
+    const client = await hot.connect();
+    try {
+      if (!generic.has(client)) {
+        await client.query('set plan_cache_mode = force_generic_plan').catch(() => {});
+        generic.add(client);
+      }
+      const result = await client.query(query);
+      client.release();
+      return result;
+    } catch (error) {
+      // As pg's pool.query does: a client whose query failed is not reused (it may be broken).
+      client.release(error as Error);
+      throw error;
+    }
+  }
   return {
     async connect() {
       let session: Promise<pg.PoolClient> | undefined;
@@ -130,7 +144,7 @@ function preparingPool(pool: pg.Pool, hot: pg.Pool): PostgresPool {
       return {
         async query(sqlText: unknown, parameters: readonly unknown[]) {
           const name = typeof sqlText === 'string' ? preparedName(sqlText) : undefined;
-          if (name && !session) return hot.query({ name, text: sqlText as string, values: parameters as unknown[] });
+          if (name && !session) return hotQuery({ name, text: sqlText as string, values: parameters as unknown[] });
           session ??= pool.connect();
           const client = await session;
           return name ? client.query({ name, text: sqlText as string, values: parameters as unknown[] }) : client.query(sqlText as string, parameters as unknown[]);
