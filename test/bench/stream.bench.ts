@@ -2,12 +2,14 @@
  * The live audit stream (graphql-ws) on PostgreSQL:
  *   - commit-to-delivery latency (p50/p99/max) with 100 and 1,000 subscribers while entries are written
  *     at 200/s, each write one insert + the `audit.committed` event, as the proxy does it
- *   - time for one entry to reach all N subscribers, beside a plain `ws` broadcast of a pre-serialised
+ *   - time for one entry to reach all N subscribers (N = 100 and 1,000), beside a plain `ws` broadcast of a pre-serialised
  *     frame of the same size to N sockets
  *   - audit write throughput with the stream on (100 over 10 agents, 100 and 1,000 receiving everything)
  *     and off: the same writers, stream-off and stream-on segments alternating, each "on" divided by the
  *     mean of the "off" segments on either side (drift on a shared VM would otherwise count for or
- *     against the stream), with the CPU of the server, PostgreSQL, the clients and everything else
+ *     against the stream), with the CPU of the server, PostgreSQL, the clients and everything else, the
+ *     share of the time the feed spent delivering, and how far behind the stream was when the writes
+ *     stopped (frames still to deliver, and how long until the last arrived)
  *   - memory per idle subscriber; a burst of 10,000 entries at once; memory after 10,000
  *     connect/subscribe/disconnect cycles
  *
@@ -432,47 +434,50 @@ async function main(): Promise<void> {
 
     // --- one entry to all N, beside a plain ws broadcast -----------------------------------------------
     if (run('reach')) {
-      const N = 1000;
-      await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: N, filters: [{}] });
-      await waitStats(() => stats().feed.subscribers === N, `${N} subscribers`);
-      const reach: number[] = [];
-      const firstReach: number[] = [];
-      let frameBytes = 0;
-      for (let i = 0; i < 20; i++) {
-        await writeOne();
-        await sleep(300);
-        const r = await collect();
-        const e = r.reachAll[0];
-        if (e && e.count === N) {
-          reach.push(e.last);
-          firstReach.push(e.first);
+      for (const N of [100, 1000]) {
+        await clients.ask({ cmd: 'open', url: wsUrl, tokens, count: N, filters: [{}] });
+        await waitStats(() => stats().feed.subscribers === N, `${N} subscribers`);
+        const reach: number[] = [];
+        const firstReach: number[] = [];
+        let frameBytes = 0;
+        for (let i = 0; i < 20; i++) {
+          await writeOne();
+          await sleep(300);
+          const r = await collect();
+          const e = r.reachAll[0];
+          if (e && e.count === N) {
+            reach.push(e.last);
+            firstReach.push(e.first);
+          }
         }
-    }
-    await clients.ask({ cmd: 'closeAll' });
-    await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
-    const plain = createServer();
-    const wss = new WebSocketServer({ server: plain });
-    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
-    await clients.ask({ cmd: 'openPlain', url: `ws://127.0.0.1:${(plain.address() as AddressInfo).port}`, count: N });
-    const plainReach: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const id = randomUUID();
-      // The shape and size of the frame a subscriber of the live stream receives.
-      const frame = JSON.stringify({ id: '1', type: 'next', payload: { data: { auditEntryAdded: { cursor: 'x'.repeat(80), node: { id, timestamp: new Date().toISOString(), agentName: 'bench-agent-0', service: 'github', tool: 'list_repositories', decision: 'ALLOW', reason: 'bench' } } } } });
-      frameBytes = frame.length;
-      const t = now();
-      commits.set(id, t);
-      for (const c of wss.clients) c.send(frame);
-      await sleep(300);
-      const r = await collect();
-      if (r.reachAll[0]?.count === N) plainReach.push(r.reachAll[0].last);
-    }
-    await clients.ask({ cmd: 'closeAll' });
-    wss.close();
-    plain.close();
-    print(`\nOne entry to all ${N.toLocaleString('en-US')} subscribers (20 entries, one at a time; frames of about ${frameBytes} bytes)`);
-    print(`  live stream (commit -> last socket has it): median ${ms(percentile(reach, 50))}, p90 ${ms(percentile(reach, 90))}; first socket after ${ms(percentile(firstReach, 50))}`);
-    print(`  plain ws broadcast of a pre-serialised frame (send -> last socket): median ${ms(percentile(plainReach, 50))}, p90 ${ms(percentile(plainReach, 90))}`);
+        await clients.ask({ cmd: 'closeAll' });
+        await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
+        const plain = createServer();
+        const wss = new WebSocketServer({ server: plain });
+        await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+        await clients.ask({ cmd: 'openPlain', url: `ws://127.0.0.1:${(plain.address() as AddressInfo).port}`, count: N });
+        const plainReach: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const id = randomUUID();
+          // The shape and size of the frame a subscriber of the live stream receives.
+          const frame = JSON.stringify({ id: '1', type: 'next', payload: { data: { auditEntryAdded: { cursor: 'x'.repeat(80), node: { id, timestamp: new Date().toISOString(), agentName: 'bench-agent-0', service: 'github', tool: 'list_repositories', decision: 'ALLOW', reason: 'bench' } } } } });
+          frameBytes = frame.length;
+          const t = now();
+          commits.set(id, t);
+          for (const c of wss.clients) c.send(frame);
+          await sleep(300);
+          const r = await collect();
+          if (r.reachAll[0]?.count === N) plainReach.push(r.reachAll[0].last);
+        }
+        await clients.ask({ cmd: 'closeAll' });
+        wss.close();
+        plain.close();
+        const ratio = percentile(reach, 50) / percentile(plainReach, 50);
+        print(`\nOne entry to all ${N.toLocaleString('en-US')} subscribers (20 entries, one at a time; frames of about ${frameBytes} bytes)`);
+        print(`  live stream (commit -> last socket has it): median ${ms(percentile(reach, 50))}, p90 ${ms(percentile(reach, 90))}; first socket after ${ms(percentile(firstReach, 50))}`);
+        print(`  plain ws broadcast of a pre-serialised frame (send -> last socket): median ${ms(percentile(plainReach, 50))}, p90 ${ms(percentile(plainReach, 90))}`);
+        print(`  ${ratio.toFixed(1)}x the plain broadcast (medians; ${reach.length} and ${plainReach.length} of 20 entries reached all ${N})`);
+      }
     }
 
     // --- write throughput with the stream on and off --------------------------------------------------
@@ -555,8 +560,12 @@ async function main(): Promise<void> {
         const s1 = stats();
         commits.clear();
         return {
+          count,
           rate: (count * 1000) / wall,
           serverCpu,
+          deliveryShare: (s1.feed.deliveryMs - s0.feed.deliveryMs) / wall,
+          deliveryWaits: s1.feed.deliveryWaits - s0.feed.deliveryWaits,
+          maxQueued: s1.feed.maxQueued,
           clientCpu: ((await clientCpu()) - c0) / wall,
           socketWrites: ((socketWrites - w0) * 1000) / wall,
           groupReads: ((s1.feed.groupReads - s0.feed.groupReads) * 1000) / wall,
@@ -577,7 +586,7 @@ async function main(): Promise<void> {
       const ROUNDS = Number(args.rounds);
       const SEG = Number(args['segment-seconds']);
       type Measured = Awaited<ReturnType<typeof measure>>;
-      const results: { s: (typeof scenarios)[number]; rounds: { on: Measured; before: Measured; after: Measured; delivered: number }[] }[] = [];
+      const results: { s: (typeof scenarios)[number]; rounds: { on: Measured; before: Measured; after: Measured; delivered: number; behind: number; caughtUpS: number }[] }[] = [];
       await measure(1); // warm-up
       let off = await measure(SEG, 'off-0');
       for (const s of scenarios) {
@@ -589,11 +598,18 @@ async function main(): Promise<void> {
           const d0 = (await clients!.ask<{ delivered: number }>({ cmd: 'counts' })).delivered;
           const on = await measure(SEG, `${s.key}-${round}`);
           const { delivered } = await clients!.ask<{ delivered: number }>({ cmd: 'counts' });
+          // The lag when the writes stop: frames still to deliver, and how long until the last arrives.
+          const expected = on.count * (s.count / s.filters.length);
+          const behind = expected - (delivered - d0);
+          const w0 = performance.now();
+          const lagDeadline = Date.now() + 120_000;
+          while ((await clients!.ask<{ delivered: number }>({ cmd: 'counts' })).delivered - d0 < expected && Date.now() < lagDeadline) await sleep(20);
+          const caughtUpS = (performance.now() - w0) / 1000;
           await clients!.ask({ cmd: 'closeAll' });
           await waitStats(() => stats().feed.subscribers === 0 && stats().ws!.sockets === 0, 'idle');
           await sleep(300);
           const after = await measure(SEG, `off-after-${s.key}-${round}`);
-          rounds.push({ on, before: off, after, delivered: (delivered - d0) / SEG });
+          rounds.push({ on, before: off, after, delivered: (delivered - d0) / SEG, behind, caughtUpS });
           off = after;
         }
         results.push({ s, rounds });
@@ -611,6 +627,9 @@ async function main(): Promise<void> {
         print(`  ${s.label}: median ${median(ratios).toFixed(2)}x (rounds ${ratios.map((x) => x.toFixed(2)).join(', ')}); ${Math.round(median(rounds.map((r) => r.on.rate))).toLocaleString('en-US')} entries/s on, ${Math.round(median(offRates)).toLocaleString('en-US')} off; ${Math.round(median(rounds.map((r) => r.delivered))).toLocaleString('en-US')} frames/s received`);
         for (const [i, r] of rounds.entries()) {
           print(`    round ${i + 1} on:  ${Math.round(r.on.rate).toLocaleString('en-US')} entries/s; ${line(r.on)}`);
+          print(
+            `      delivery ${pctOf(r.on.deliveryShare)} of the time, ${r.on.deliveryWaits} budget waits, longest queue ${r.on.maxQueued}; when the writes stopped ${Math.round(r.behind).toLocaleString('en-US')} frames (${(r.behind / (s.count / s.filters.length) / r.on.rate).toFixed(2)} s of entries) were still to deliver, the last arrived ${r.caughtUpS.toFixed(2)} s later`,
+          );
           print(`    round ${i + 1} off: ${Math.round(r.after.rate).toLocaleString('en-US')} entries/s; ${line(r.after)}`);
         }
       }

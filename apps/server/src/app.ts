@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { createCore, type AuditFeedOptions, type AuditFeedStats, type Core, type Logger, type SignInDelivery } from '@wicket/core';
 import type { Database } from '@wicket/db';
-import { attachGraphqlWs, createGraphServer, type GraphqlWsHandle, type GraphqlWsStats } from '@wicket/graph';
+import { attachGraphqlWs, createGraphServer, type GraphqlWsHandle, type GraphqlWsOptions, type GraphqlWsStats } from '@wicket/graph';
 import { createMcpProxy, type McpProxy, type McpProxyOptions } from '@wicket/proxy';
 import { createRestApi } from '@wicket/rest';
 import { createMetrics } from './metrics.ts';
@@ -22,7 +22,7 @@ export interface AppConfig {
   /** MCP proxy settings: rate limit, upstream timeout, trusted proxy hops; tests also pass a clock. */
   proxy?: McpProxyOptions;
   /** Live audit stream: feed tuning and graphql-ws limits (defaults suit production). */
-  stream?: AuditFeedOptions & { maxSubscriptionsPerSocket?: number; maxSocketsPerAccount?: number; keepAliveMs?: number };
+  stream?: AuditFeedOptions & Pick<GraphqlWsOptions, 'maxSubscriptionsPerSocket' | 'maxSocketsPerAccount' | 'keepAliveMs' | 'leanDelivery'>;
 }
 
 export interface App {

@@ -8,6 +8,7 @@ import {
   type ExecutionResult,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { FeedSubscription } from '@wicket/core';
 
 /**
  * Shared execution for the live audit stream.
@@ -48,6 +49,30 @@ export function serializeShared(result: ExecutionResult): string {
     sharedExecutionStats.serializations++;
   }
   return json;
+}
+
+/**
+ * The lean path (ws.ts): a graphql-ws operation on a feed subscription whose results are shared can
+ * take its frames straight from the cached JSON, without next() and the per-message machinery.
+ */
+export interface LeanSource {
+  subscription: FeedSubscription;
+  /**
+   * The event's payload as graphql-ws sends it (the shared result's JSON), or undefined when the
+   * ordinary path must take it: the execution is still pending, or the result carries errors (which
+   * the Yoga plugins mask per operation).
+   */
+  payloadOf(event: unknown): string | undefined;
+}
+
+const leanSources = new WeakMap<object, LeanSource>();
+
+/** The lean source that subscribing with this context created, if any (taken once). */
+export function takeLeanSource(contextValue: unknown): LeanSource | undefined {
+  if (typeof contextValue !== 'object' || contextValue === null) return undefined;
+  const lean = leanSources.get(contextValue);
+  leanSources.delete(contextValue);
+  return lean;
 }
 
 /** The operation's shape: document, operation, and variables other than the resume cursor. */
@@ -95,6 +120,16 @@ async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncG
   const stream = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in (stream as object))) return stream as ExecutionResult;
   const source = (stream as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  const context = args.contextValue;
+  if (source instanceof FeedSubscription && typeof context === 'object' && context !== null) {
+    leanSources.set(context, {
+      subscription: source,
+      payloadOf(event) {
+        const result = executeShared(args, key, event);
+        return result instanceof Promise || result.errors ? undefined : serializeShared(result);
+      },
+    });
+  }
   const mapped: AsyncGenerator<ExecutionResult> = {
     [Symbol.asyncIterator]() {
       return this;

@@ -4,9 +4,9 @@ import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Core, Viewer } from '@wicket/core';
+import type { AuditEntry, Core, FeedSink, Viewer } from '@wicket/core';
 import type { GraphContext } from './context.ts';
-import { isSharedResult, serializeShared, sharedExecutionStats } from './shared-subscription.ts';
+import { isSharedResult, serializeShared, sharedExecutionStats, takeLeanSource, type LeanSource } from './shared-subscription.ts';
 import type { GraphServerContext } from './yoga.ts';
 
 export interface GraphqlWsOptions {
@@ -26,6 +26,11 @@ export interface GraphqlWsOptions {
   keepAliveMs?: number;
   /** How long close() waits for clients to answer the 1001 close before cutting them off. */
   closeTimeoutMs?: number;
+  /**
+   * Shared results go out through the lean path (leanStream below; default true). false sends every
+   * frame through graphql-ws's own path: for tests that compare the two, and benchmarks.
+   */
+  leanDelivery?: boolean;
 }
 
 export interface GraphqlWsStats {
@@ -125,13 +130,18 @@ function spliceFrame(data: string): string {
 
 const SEND_HIGH_WATER = 256 * 1024;
 
+/** The TCP socket under a `ws` WebSocket: `ws` offers no cork of its own. */
+function rawSocketOf(socket: WebSocket): { cork(): void; uncork(): void; writableCorked: number } | undefined {
+  return (socket as unknown as { _socket?: { cork(): void; uncork(): void; writableCorked: number } })._socket;
+}
+
 /**
  * Frames sent to one socket within one tick go out in one write (one syscall) instead of one each: the
  * feed lets one subscriber at a time send everything it has queued, so a socket gets one write per read
  * pass. The time the write takes is reported to the feed, whose coalescing window follows it.
  */
 function corkUntilNextTick(socket: WebSocket, onWrite: (ms: number) => void): void {
-  const raw = (socket as unknown as { _socket?: { cork(): void; uncork(): void; writableCorked: number } })._socket;
+  const raw = rawSocketOf(socket);
   if (!raw || raw.writableCorked) return;
   raw.cork();
   process.nextTick(() => {
@@ -139,6 +149,77 @@ function corkUntilNextTick(socket: WebSocket, onWrite: (ms: number) => void): vo
     raw.uncork();
     onWrite(performance.now() - started);
   });
+}
+
+/**
+ * The lean path for shared results. A `next` frame of an auditEntryAdded event is the same bytes for
+ * every subscriber of one operation shape but for the operation id, so it is built by concatenation from
+ * the once-serialised payload and written to the socket directly, in the feed's delivery turns
+ * (FeedSubscription.deliverTo): no next() chain through Yoga's and envelop's result wrappers, no
+ * graphql-ws `for await` step, no stringifyMessage, no promise per frame. The bytes are graphql-ws's
+ * own: `{"id":…,"type":"next","payload":…}` (its key order, JSON.stringify of the id).
+ *
+ * Everything else stays graphql-ws's: the iterator below is what graphql-ws holds for the operation, so
+ * a `complete` from the client or the socket closing returns it (and the feed subscription behind it),
+ * and when the stream leaves push mode (it ended, failed, or an event needs the ordinary path: an
+ * execution still pending, a result with errors) its next() takes the rest from the ordinary chain,
+ * so graphql-ws sends that event, the `complete` or the `error` after every frame already written.
+ */
+function leanStream(wrapped: AsyncGenerator<unknown>, lean: LeanSource, socket: WebSocket, id: string): AsyncGenerator<unknown> {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const sub = lean.subscription;
+  let corked: { uncork(): void } | undefined;
+  const sink: FeedSink = {
+    send(entry: AuditEntry) {
+      const payload = lean.payloadOf(entry);
+      if (payload === undefined) return false;
+      // As graphql-ws's own send does when the socket is closing: the frame is dropped, and the close
+      // returns the operation.
+      if (socket.readyState !== socket.OPEN) return true;
+      if (!corked) {
+        // One write for the frames of this turn (flush uncorks); a socket corked by the ordinary path
+        // already goes out at its next tick.
+        const raw = rawSocketOf(socket);
+        if (raw && !raw.writableCorked) {
+          raw.cork();
+          corked = raw;
+        }
+      }
+      const frame = prefix + payload + '}';
+      // Below the high-water mark the next frame may follow at once (and share the write); above it,
+      // this subscriber waits for the write to drain: a slow reader slows its own stream only.
+      if (socket.bufferedAmount < SEND_HIGH_WATER) {
+        socket.send(frame);
+        return true;
+      }
+      socket.send(frame, () => sub.resume());
+      return 'wait';
+    },
+    flush() {
+      const raw = corked;
+      corked = undefined;
+      raw?.uncork();
+    },
+  };
+  let pushing = true;
+  const stream: AsyncGenerator<unknown> = {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next() {
+      if (!pushing) return wrapped.next();
+      return new Promise<void>((resolve) => sub.deliverTo(sink, resolve)).then(() => wrapped.next());
+    },
+    return(value?: unknown) {
+      pushing = false;
+      return wrapped.return(value);
+    },
+    throw(error?: unknown) {
+      pushing = false;
+      return wrapped.throw(error);
+    },
+  } as AsyncGenerator<unknown>;
+  return stream;
 }
 
 function pathOf(request: IncomingMessage): string {
@@ -173,13 +254,14 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
   const maxSockets = options.maxSocketsPerAccount ?? 20;
   const allowedOrigins = options.allowedOrigins ?? [];
   const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const leanDelivery = options.leanDelivery ?? true;
   const log = core.logger;
 
   const connections = accountConnections(core);
   connections.limit = maxSockets;
   const onSocketWrite = (ms: number) => core.feed.recordSocketWrite(ms);
   const contexts = new Map<WebSocket, Context<Record<string, unknown>, Extra>>();
-  const envelopedByArgs = new WeakMap<ExecutionArgs, ReturnType<typeof yoga.getEnveloped>>();
+  const operations = new WeakMap<ExecutionArgs, { enveloped: ReturnType<typeof yoga.getEnveloped>; id: string; socket: WebSocket }>();
   let closing = false;
 
   const gql = makeServer<Record<string, unknown>, Extra>({
@@ -218,7 +300,7 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
       });
       return true;
     },
-    async onSubscribe(ctx, _id, payload) {
+    async onSubscribe(ctx, id, payload) {
       // ctx.subscriptions already holds this operation's id.
       if (Object.keys(ctx.subscriptions).length > maxSubscriptions) {
         return [
@@ -243,11 +325,17 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
       };
       const errors = enveloped.validate(args.schema, args.document);
       if (errors.length > 0) return errors;
-      envelopedByArgs.set(args, enveloped);
+      operations.set(args, { enveloped, id, socket: ctx.extra.socket });
       return args;
     },
-    execute: (args) => envelopedByArgs.get(args)!.execute(args) as any,
-    subscribe: (args) => envelopedByArgs.get(args)!.subscribe(args) as any,
+    execute: (args) => operations.get(args)!.enveloped.execute(args) as any,
+    async subscribe(args) {
+      const op = operations.get(args)!;
+      const result = await op.enveloped.subscribe(args);
+      const lean = takeLeanSource(args.contextValue);
+      if (!lean || !leanDelivery || typeof result !== 'object' || result === null || !(Symbol.asyncIterator in result)) return result as any;
+      return leanStream(result as AsyncGenerator<unknown>, lean, op.socket, op.id) as any;
+    },
     onNext(_ctx, _id, _payload, _args, result) {
       if (isSharedResult(result)) return new PreSerialized(serializeShared(result)) as any;
     },

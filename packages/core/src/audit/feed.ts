@@ -27,7 +27,9 @@ import { parseAuditFilter, type AuditFilter, type AuditFilterInput } from './fil
  * What keeps the stream cheap for the writers (docs/live-stream.md, docs/benchmarks.md): passes spaced
  * by their measured fixed cost under load (adaptive coalescing), groups that can see nothing of the
  * announced batches skipping their read, one read shared by groups that filter by equality, delivery one
- * subscriber at a time so each socket gets one write per pass, and at most a few feed queries at once.
+ * subscriber at a time so each socket gets one write per pass, push delivery (deliverTo) for the
+ * transport's lean path, a budget for delivery while entries are being written (the live view lags and
+ * catches up from the table; the writes do not wait), and at most a few feed queries at once.
  */
 
 export interface AuditFeedOptions {
@@ -51,6 +53,18 @@ export interface AuditFeedOptions {
   maxCoalesceMs?: number;
   /** Delivery time per event-loop turn before subscribers wait for the next turn (default 4 ms). */
   deliverySliceMs?: number;
+  /**
+   * While this process writes audit entries, the stream's deliveries (building frames and writing them
+   * to sockets) take at most this share of the time (default 0.2); the live view lags instead, and
+   * catches up from the table once the writes ease. 1 turns the budget off.
+   */
+  deliveryDuty?: number;
+  /**
+   * ...measured over time: the budget holds at most this much delivery time (default 50 ms, about one
+   * entry to a thousand sockets on a small VM), so a lone commit or a pass at a moderate rate never
+   * waits, and only a sustained backlog is held to deliveryDuty.
+   */
+  deliveryBurstMs?: number;
   /**
    * Most of the feed's queries (group reads, catch-up reads, head probes) running at once (default 4):
    * the connection pool also serves the proxy's audit writes.
@@ -83,6 +97,12 @@ export interface AuditFeedStats {
   socketWriteMs: number;
   /** The current minimum time between two read passes (adaptive coalescing), in ms. */
   coalesceMs: number;
+  /** Time spent delivering to push subscribers (FeedSubscription.deliverTo), ms since start. */
+  deliveryMs: number;
+  /** Times delivery waited because it had used its share of the time while entries were being written. */
+  deliveryWaits: number;
+  /** Entries delivered to push subscribers. */
+  pushed: number;
 }
 
 export interface FeedDeps {
@@ -161,6 +181,15 @@ function tickIntervalMs(groups: number): number {
 
 /** After a pause this long without a pass, the measured pass cost is forgotten: the next reads are immediate. */
 const QUIET_MS = 500;
+/**
+ * Most entries one push subscriber sends in one turn while others wait (they share one socket write).
+ * Larger than TURN_FRAMES: a frame costs the lean path a fraction of what next() costs.
+ */
+const PUSH_TURN_FRAMES = 128;
+/** Queue insertions (members × entries) a group makes per event-loop turn when it hands out a read. */
+const HAND_OUT_SLICE = 16_384;
+/** Entries count as being written while the last `audit.committed` is at most this old (ms). */
+const WRITING_MS = 100;
 
 
 /** A small FIFO that does not copy on every shift. */
@@ -172,6 +201,9 @@ class Queue<T> {
   }
   push(item: T): void {
     this.items.push(item);
+  }
+  peek(): T | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined;
   }
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
@@ -239,6 +271,8 @@ class Group {
   readonly members = new Set<FeedSubscription>();
   /** Every matching entry with seq <= position has been handed to the live members. */
   position: number;
+  /** The group stopped reading because most members had more than a batch queued (see backedUp). */
+  waitingForRoom = false;
   private pumping: Promise<void> | undefined;
 
   constructor(
@@ -284,14 +318,32 @@ class Group {
   private readonly memberSet: Set<string>;
 
   /** Hands out the matching rows of a shared read of (position, head], in seq order; the group is then at head. */
-  deliverShared(rows: AuditEntryRow[], head: number): void {
-    for (const row of rows) {
-      if (!this.matches(row)) continue;
-      const entry = toAuditEntry(row, this.access);
-      const seq = seqOf(entry);
-      for (const sub of this.live) sub.push(entry, seq);
+  deliverShared(rows: AuditEntryRow[], head: number): Promise<void> {
+    const entries: AuditEntry[] = [];
+    for (const row of rows) if (this.matches(row)) entries.push(toAuditEntry(row, this.access));
+    return this.handOut(entries, head);
+  }
+
+  /**
+   * Hands entries (in seq order) to every live member, then moves the group to `end`. A thousand
+   * members times a batch of 500 is half a million queue insertions: they go in slices of about
+   * HAND_OUT_SLICE, with I/O (the proxy's writes) between them. The position follows what has been
+   * handed out, so a subscriber that joins between two slices (catchUp, no await between its check
+   * and its join) starts exactly there.
+   */
+  private async handOut(entries: AuditEntry[], end: number): Promise<void> {
+    let i = 0;
+    while (i < entries.length) {
+      const stop = Math.min(entries.length, i + Math.max(1, Math.floor(HAND_OUT_SLICE / Math.max(1, this.live.size))));
+      for (; i < stop; i++) {
+        const entry = entries[i];
+        const seq = seqOf(entry);
+        for (const sub of this.live) sub.push(entry, seq);
+        this.position = seq;
+      }
+      if (i < entries.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    this.position = head;
+    this.position = Math.max(this.position, end);
   }
 
   /** False when no entry of these agents and members can match this group's visibility and filter. */
@@ -320,15 +372,27 @@ class Group {
     return this.pumping;
   }
 
+  /**
+   * Most live members have more than a batch queued: delivery, not the reading, is behind (the server
+   * is busy, or delivery is over its share of the time while entries are written). The group then reads
+   * no further until they have taken it (FeedSubscription.took asks for a pass); it lags the head and
+   * reads the table from its position later, so nothing is skipped and each member holds at most about
+   * two batches.
+   */
+  backedUp(): boolean {
+    const batch = this.feed.batchSize;
+    let behind = 0;
+    for (const sub of this.live) if (sub.queued > batch) behind++;
+    return behind * 2 > this.live.size;
+  }
+
   private async read(head: number): Promise<void> {
     const batch = this.feed.batchSize;
     while (this.position < head && this.live.size > 0 && this.feed.running) {
+      this.waitingForRoom = this.backedUp();
+      if (this.waitingForRoom) return;
       const entries = await this.feed.readCommitted(this.access, this.filter, this.position, batch, head, 'group');
-      for (const entry of entries) {
-        const seq = seqOf(entry);
-        for (const sub of this.live) sub.push(entry, seq);
-      }
-      this.position = entries.length < batch ? head : seqOf(entries[entries.length - 1]);
+      await this.handOut(entries, entries.length < batch ? head : seqOf(entries[entries.length - 1]));
       if (entries.length === batch) await this.drain(batch);
     }
   }
@@ -337,17 +401,17 @@ class Group {
    * Backpressure during a burst: before reading more, wait for the members to take most of what they
    * were given, so the group never buffers more than about two batches. A few stragglers (a slow client)
    * leave the group after a second and catch up on their own, so they hold up no one. When most members
-   * are behind, the server itself is the bottleneck: the group waits (up to 30 s) rather than sending
-   * everyone to read and map the same rows on their own.
+   * are behind, the server itself is the bottleneck: the group stops reading (read() checks backedUp)
+   * rather than sending everyone to read and map the same rows on their own, and rather than holding up
+   * the pass, and with it the other groups, until they have taken it.
    */
   private async drain(batch: number): Promise<void> {
     const started = Date.now();
     while (this.feed.running && this.live.size > 0) {
       let behind = 0;
       for (const sub of this.live) if (sub.queued > batch) behind++;
-      if (behind === 0) return;
-      const waited = Date.now() - started;
-      if ((waited >= 1000 && behind * 2 <= this.live.size) || waited >= 30_000) {
+      if (behind === 0 || behind * 2 > this.live.size) return;
+      if (Date.now() - started >= 1000) {
         for (const sub of [...this.live]) if (sub.queued > batch) sub.fallBehind();
         return;
       }
@@ -356,9 +420,32 @@ class Group {
   }
 }
 
+/**
+ * Where a subscription in push mode (FeedSubscription.deliverTo) sends its entries: the transport's
+ * lean path, which writes each entry's frame to its socket itself instead of going through next().
+ */
+export interface FeedSink {
+  /**
+   * Sends one entry, synchronously. true: sent. 'wait': sent, but send nothing more until the
+   * subscription's resume() is called (the socket's buffer is full). false: not sent; the subscription
+   * leaves push mode and the consumer takes this entry, and what follows, with next().
+   */
+  send(entry: AuditEntry): boolean | 'wait';
+  /** The end of this subscriber's turn: what it sent may now go out (frames of one turn share a write). */
+  flush(): void;
+}
+
 /** One subscriber's stream: an async iterator of entries in seq order, without gaps or repeats. */
 export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
   private readonly queue = new Queue<AuditEntry>();
+  /** Push mode: the sink entries go to, and what to call when the stream leaves push mode. */
+  private sink: FeedSink | undefined;
+  private onDetached: (() => void) | undefined;
+  /** The sink asked to wait (resume() ends it). */
+  private held = false;
+  private reading = false;
+  /** @internal in the feed's line of push subscribers with something to send */
+  scheduled = false;
   /** Every matching entry with seq <= pos is queued or delivered. */
   private pos: number;
   private mode: 'catchup' | 'live' = 'catchup';
@@ -401,7 +488,106 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
     }
     this.queue.push(entry);
     this.pos = seq;
-    this.wake();
+    if (this.sink) this.ready();
+    else this.wake();
+  }
+
+  /**
+   * Push mode: from now on the feed hands this subscription's entries to `sink` in its delivery turns
+   * (AuditFeed.deliver), without a next() call, a promise or a microtask per entry. `detached` is called
+   * once the stream leaves push mode: it ended or failed (next() then says so), or the sink refused an
+   * entry (next() returns it). deliverTo may be called again after that.
+   */
+  deliverTo(sink: FeedSink, detached: () => void): void {
+    if (this.finished || this.sink) {
+      if (!this.abandoned) detached();
+      return;
+    }
+    this.sink = sink;
+    this.onDetached = detached;
+    this.feed.release(this);
+    this.ready();
+  }
+
+  /** Push mode: the sink can take entries again. */
+  resume(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.ready();
+  }
+
+  /** Push mode: queues it for delivery, or reads on when catching up and nothing is queued. */
+  private ready(): void {
+    if (!this.sink || this.held || this.finished) return;
+    if (this.queue.length > 0) this.feed.schedule(this);
+    else if (this.mode === 'catchup') void this.readAhead();
+  }
+
+  private async readAhead(): Promise<void> {
+    if (this.reading) return;
+    this.reading = true;
+    try {
+      await this.catchUp();
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    } finally {
+      this.reading = false;
+    }
+    this.ready();
+  }
+
+  /**
+   * @internal Push mode, called by the feed in this subscriber's turn: sends up to `max` queued entries
+   * to the sink, then flushes it (one socket write for the turn, timed for the coalescing window).
+   */
+  deliverTurn(max: number): void {
+    const sink = this.sink;
+    if (!sink || this.held) return;
+    const before = this.queue.length;
+    let sent = 0;
+    try {
+      while (sent < max && this.sink === sink) {
+        const entry = this.queue.peek();
+        if (entry === undefined) break;
+        const r = sink.send(entry);
+        if (r === false) {
+          this.detach();
+          break;
+        }
+        this.queue.shift();
+        sent++;
+        if (r === 'wait') {
+          this.held = true;
+          break;
+        }
+      }
+    } finally {
+      const t = performance.now();
+      sink.flush();
+      if (sent > 0) this.feed.recordSocketWrite(performance.now() - t);
+      this.feed.countPushed(sent);
+    }
+    this.took(before);
+  }
+
+  /** @internal after this subscriber's turn: in line again if it has more, reading on if catching up. */
+  afterTurn(): void {
+    this.ready();
+  }
+
+  private detach(): void {
+    const detached = this.onDetached;
+    this.sink = undefined;
+    this.onDetached = undefined;
+    this.held = false;
+    detached?.();
+  }
+
+  /** The group stopped reading until its members have room: crossing below a batch asks for a pass. */
+  private took(before: number): void {
+    const batch = this.feed.batchSize;
+    if (before > batch && this.queue.length <= batch && this.group.waitingForRoom) this.feed.requestTick();
   }
 
   /**
@@ -446,7 +632,9 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
           await turn;
           continue;
         }
-        return { value: this.queue.shift()!, done: false };
+        const value = this.queue.shift()!;
+        this.took(this.queue.length + 1);
+        return { value, done: false };
       }
       // Nothing left to send: the next subscriber may deliver.
       this.feed.release(this);
@@ -483,6 +671,11 @@ export class FeedSubscription implements AsyncIterableIterator<AuditEntry> {
     this.group.remove(this);
     this.feed.release(this);
     this.wake();
+    // Push mode ends too: next() reports the end or the failure (left unsettled when abandoned).
+    if (this.abandoned) {
+      this.sink = undefined;
+      this.onDetached = undefined;
+    } else this.detach();
   }
 
   private wake(): void {
@@ -555,7 +748,17 @@ export class AuditFeed {
   private holderFresh = false;
   private holderSent = 0;
   private turnScheduled = false;
-  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0 };
+  /** Push subscribers (deliverTo) with something to send, in turn order, and the pending delivery run. */
+  private readonly pushReady = new Queue<FeedSubscription>();
+  private deliveryScheduled = false;
+  private deliveryTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly deliveryDuty: number;
+  /** The delivery budget while entries are being written: ms of delivery available now, refilled at deliveryDuty. */
+  private budgetMs = 0;
+  private budgetAt = 0;
+  private readonly budgetCapMs: number;
+  private lastCommitAt = -Infinity;
+  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, pushed: 0 };
   private readonly coalesceDuty: number;
   private readonly maxCoalesceMs: number;
   private readonly sliceMs: number;
@@ -579,6 +782,9 @@ export class AuditFeed {
     this.coalesceDuty = options.coalesceDuty ?? 0.05;
     this.maxCoalesceMs = options.maxCoalesceMs ?? 100;
     this.sliceMs = options.deliverySliceMs ?? SLICE_MS;
+    this.deliveryDuty = Math.min(1, Math.max(0.01, options.deliveryDuty ?? 0.2));
+    this.budgetCapMs = options.deliveryBurstMs ?? 50;
+    this.budgetMs = this.budgetCapMs;
     this.reads = new Limiter(options.maxConcurrentReads ?? 4);
   }
 
@@ -608,6 +814,8 @@ export class AuditFeed {
     this.notifyTimer = undefined;
     if (this.tickTimer) clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
+    if (this.deliveryTimer) clearTimeout(this.deliveryTimer);
+    this.deliveryTimer = undefined;
     this.offCommitted?.();
     this.offCommitted = undefined;
     const unlisten = this.unlisten;
@@ -836,6 +1044,92 @@ export class AuditFeed {
     });
   }
 
+  /** @internal a push subscriber has something to send: it joins the line, and a delivery run is due. */
+  schedule(sub: FeedSubscription): void {
+    if (sub.scheduled) return;
+    sub.scheduled = true;
+    this.pushReady.push(sub);
+    this.scheduleDelivery(0);
+  }
+
+  /** @internal */
+  countPushed(n: number): void {
+    this.counters.pushed += n;
+  }
+
+  private scheduleDelivery(delayMs: number): void {
+    if (this.deliveryScheduled) return;
+    this.deliveryScheduled = true;
+    if (delayMs > 0) {
+      this.deliveryTimer = setTimeout(() => {
+        this.deliveryTimer = undefined;
+        this.deliver();
+      }, delayMs);
+    } else setImmediate(() => this.deliver());
+  }
+
+  /**
+   * Delivery to push subscribers (deliverTo: the graphql-ws lean path), one subscriber at a time, each
+   * sending what it has queued (up to PUSH_TURN_FRAMES while others wait) so that its frames share one
+   * socket write, in runs of at most deliverySliceMs; between runs the loop does its I/O.
+   *
+   * The budget: while this process writes audit entries (an `audit.committed` in the last WRITING_MS),
+   * the runs take at most deliveryDuty of the time. The proxy's audit writes gate live calls; the live
+   * view may lag. A token bucket: a run spends what it took, time refills it at deliveryDuty, up to
+   * deliveryBurstMs, so a lone commit or a pass at a moderate rate never waits and only a backlog is held
+   * to its share. The members' queues then fill, their group stops reading (Group.backedUp), and the
+   * stream catches up from the table once the writes ease: nothing skipped, memory bounded.
+   */
+  private deliver(): void {
+    if (!this.running) {
+      this.deliveryScheduled = false;
+      return;
+    }
+    const started = performance.now();
+    const writing = started - this.lastCommitAt < WRITING_MS;
+    let allowance = this.sliceMs;
+    if (writing) {
+      this.budgetMs = Math.min(this.budgetCapMs, this.budgetMs + (started - this.budgetAt) * this.deliveryDuty);
+      this.budgetAt = started;
+      if (this.budgetMs <= 0) {
+        this.deliveryScheduled = false;
+        this.counters.deliveryWaits++;
+        this.scheduleDelivery(Math.max(1, -this.budgetMs / this.deliveryDuty));
+        return;
+      }
+      allowance = Math.min(allowance, this.budgetMs);
+    }
+    // deliveryScheduled stays set during the run: subscribers that get back in line (afterTurn) wait
+    // for the run's end, which decides when the next one starts.
+    let now = started;
+    while (now - started < allowance) {
+      const sub = this.pushReady.shift();
+      if (!sub) break;
+      sub.scheduled = false;
+      try {
+        sub.deliverTurn(this.pushReady.length > 0 ? PUSH_TURN_FRAMES : 4 * PUSH_TURN_FRAMES);
+        sub.afterTurn();
+      } catch (err) {
+        // A transport's failure ends that one stream (its consumer sees the error), not the delivery.
+        sub.fail(err instanceof Error ? err : new Error(String(err)));
+      }
+      now = performance.now();
+    }
+    const spent = now - started;
+    this.counters.deliveryMs += spent;
+    if (writing) this.budgetMs -= spent;
+    else {
+      this.budgetMs = this.budgetCapMs;
+      this.budgetAt = now;
+    }
+    this.deliveryScheduled = false;
+    if (this.pushReady.length > 0) {
+      const wait = writing && this.budgetMs <= 0 ? -this.budgetMs / this.deliveryDuty : 0;
+      if (wait > 0) this.counters.deliveryWaits++;
+      this.scheduleDelivery(wait);
+    }
+  }
+
   /** @internal used by groups and subscriptions */
   async readCommitted(access: Access, filter: AuditFilter, afterSeq: number, limit: number, throughSeq: number, by: 'group' | 'catchup'): Promise<AuditEntry[]> {
     if (by === 'catchup') {
@@ -927,7 +1221,8 @@ export class AuditFeed {
    * (in batches, with backpressure). Returns the groups still to read.
    */
   private async readShared(pending: Group[], previous: number, head: number): Promise<Group[]> {
-    const shared = pending.filter((g) => g.position === previous && g.sharable);
+    // A group whose members are backed up reads no further for now (Group.read says so).
+    const shared = pending.filter((g) => g.position === previous && g.sharable && !g.backedUp());
     if (shared.length < 2) return pending;
     const owners = new Set<string>();
     const members = new Set<string>();
@@ -958,7 +1253,7 @@ export class AuditFeed {
       // would hold the loop for milliseconds, and the proxy's writes with it.
       if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (g.position !== previous || g.live.size === 0) continue;
-      g.deliverShared(rows, head);
+      await g.deliverShared(rows, head);
       served.add(g);
       this.counters.sharedGroupPasses++;
     }
@@ -967,6 +1262,7 @@ export class AuditFeed {
 
   private onCommitted(batch: AuditCommitted): void {
     const { maxSeq, minSeq, agentIds, memberIds } = batch;
+    this.lastCommitAt = performance.now();
     if (maxSeq > this.committedHint) this.committedHint = maxSeq;
     // Without all of minSeq, agentIds and memberIds the batch's seqs stay unknown, and every group reads.
     if (minSeq !== undefined && agentIds && memberIds && this.announced.length < 10_000) {
