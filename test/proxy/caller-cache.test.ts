@@ -234,6 +234,17 @@ describe('the caller cache and the guarded audit INSERT', () => {
     }
   });
 
+  it('an older policy revision (a caller cached before a change) is served the newer set, not reloaded under the old number', async () => {
+    const c = await w.caller({ services: ['github'] });
+    await w.policy(c.agent.id, { name: 'one', service: 'github', effect: 'permit', tools: ['create_issue'] });
+    await w.policy(c.agent.id, { name: 'two', service: 'github', effect: 'permit', tools: ['list_issues'] });
+    const current = await w.core.decisions.loadAgentPolicies(c.agent.id);
+    expect(Number(current.revision)).toBeGreaterThan(1);
+    const older = await w.core.decisions.loadAgentPolicies(c.agent.id, String(Number(current.revision) - 1));
+    expect(older).toBe(current);
+    expect(await w.core.decisions.loadAgentPolicies(c.agent.id)).toBe(current);
+  });
+
   it('counts cache hits, reads and stale retries on /metrics', async () => {
     const c = await w.caller({ services: ['github'] });
     await afterChange(c, () => sql`update agents set status = 'disabled' where id = ${c.agent.id}`.execute(w.db));

@@ -181,11 +181,12 @@ export class ProxyService {
   readonly limiter: RateLimiter | null;
   private readonly clock: () => Date;
   private readonly callerCacheSize: number;
-  /** `${digest}\n${tool name}` → caller with route and guard, oldest first (bounded). */
-  private readonly callers = new Map<string, Caller>();
-  /** Order of caller reads: a slow read that started first never replaces a later one in the cache. */
+  /**
+   * `${digest}\n${tool name}` → caller with route and guard, oldest first (bounded), with the serial of
+   * the read it came from: a slow read that started first never replaces a later one.
+   */
+  private readonly callers = new Map<string, { caller: Caller; serial: number }>();
   private readSerial = 0;
-  private readonly cachedSerial = new Map<string, number>();
   /** service → its sealed credentials and their Authorization value (see upstreamAuthorizationOf). */
   private readonly openedCredentials = new Map<string, { sealed: string; authorization: string | null }>();
 
@@ -223,13 +224,12 @@ export class ProxyService {
       const cached = this.callers.get(`${digest}\n${toolName}`);
       if (cached) {
         this.callerStats.cacheHits++;
-        return cached;
+        return cached.caller;
       }
     }
     return this.readCaller(digest, toolName);
   }
 
-  /** The lookup itself; a `tools/call` caller of a known tool gets its guard and is cached. */
   /**
    * The caller read again from the database when `caller` came from the cache (else `caller` itself):
    * for answers given before the guarded INSERT could notice a change (a rate limit), so that a key
@@ -237,16 +237,13 @@ export class ProxyService {
    */
   async fresh(caller: Caller): Promise<Caller | null> {
     const guard = caller.call?.guard;
-    if (!guard || this.callers.get(`${guard.digest}\n${caller.call!.name}`) !== caller) return caller;
-    this.forget(`${guard.digest}\n${caller.call!.name}`);
+    const cacheKey = `${guard?.digest}\n${caller.call?.name}`;
+    if (!guard || this.callers.get(cacheKey)?.caller !== caller) return caller;
+    this.callers.delete(cacheKey);
     return this.readCaller(guard.digest, caller.call!.name);
   }
 
-  private forget(cacheKey: string): void {
-    this.callers.delete(cacheKey);
-    this.cachedSerial.delete(cacheKey);
-  }
-
+  /** The lookup itself; a `tools/call` caller of a known tool gets its guard and is cached. */
   private async readCaller(digest: string, toolName: string | undefined): Promise<Caller | null> {
     const serial = ++this.readSerial;
     const name = toolName === undefined ? null : parseToolName(toolName);
@@ -277,15 +274,10 @@ export class ProxyService {
     // (Unknown names are answered without an entry, so nothing would notice a connector installed since.)
     if (guard && this.callerCacheSize > 0) {
       const cacheKey = `${digest}\n${toolName}`;
-      if ((this.cachedSerial.get(cacheKey) ?? 0) < serial) {
+      if ((this.callers.get(cacheKey)?.serial ?? 0) < serial) {
         this.callers.delete(cacheKey);
-        if (this.callers.size >= this.callerCacheSize) {
-          const oldest = this.callers.keys().next().value!;
-          this.callers.delete(oldest);
-          this.cachedSerial.delete(oldest);
-        }
-        this.callers.set(cacheKey, caller);
-        this.cachedSerial.set(cacheKey, serial);
+        if (this.callers.size >= this.callerCacheSize) this.callers.delete(this.callers.keys().next().value!);
+        this.callers.set(cacheKey, { caller, serial });
       }
     }
     return caller;
@@ -355,7 +347,7 @@ export class ProxyService {
       }
       this.callerStats.staleRetries++;
       const digest = current.call.guard!.digest; // only guarded rows can be stale
-      this.forget(`${digest}\n${call.name}`);
+      this.callers.delete(`${digest}\n${call.name}`);
       const fresh = await this.readCaller(digest, call.name);
       if (!fresh) return { kind: 'unauthenticated' };
       current = fresh as typeof current;
