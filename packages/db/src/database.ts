@@ -144,10 +144,11 @@ function preparingPool(pool: pg.Pool, hot: pg.Pool): PostgresPool {
       return {
         async query(sqlText: unknown, parameters: readonly unknown[]) {
           const name = typeof sqlText === 'string' ? preparedName(sqlText) : undefined;
-          if (name && !session) return hotQuery({ name, text: sqlText as string, values: parameters as unknown[] });
+          const named = name && { name, text: sqlText as string, values: parameters as unknown[] };
+          if (named && !session) return hotQuery(named);
           session ??= pool.connect();
           const client = await session;
-          return name ? client.query({ name, text: sqlText as string, values: parameters as unknown[] }) : client.query(sqlText as string, parameters as unknown[]);
+          return named ? client.query(named) : client.query(sqlText as string, parameters as unknown[]);
         },
         release() {
           if (released) return;

@@ -12,6 +12,7 @@ export {
   FAIL_ARGUMENT,
   SLOW_MS_ARGUMENT,
   startUpstreamServer,
+  toCallToolResult,
   type FailureMode,
   type ToolBehaviour,
   type UpstreamCall,
@@ -20,3 +21,4 @@ export {
   type UpstreamServerOptions,
 } from './server.ts';
 export { startDemoUpstreams, type DemoUpstreams, type DemoUpstreamsOptions } from './demo-upstreams.ts';
+export { fakeResult, type FakeResultContext } from './fake-results.ts';

@@ -138,7 +138,8 @@ function toolError(message: string): CallToolResult {
   return { content: [{ type: 'text', text: message }], isError: true };
 }
 
-function toCallToolResult(value: unknown): CallToolResult {
+/** A tool's return value as an MCP tools/call result (text content; a result already in that shape as is). */
+export function toCallToolResult(value: unknown): CallToolResult {
   if (value !== null && typeof value === 'object' && Array.isArray((value as { content?: unknown }).content)) return value as CallToolResult;
   return { content: [{ type: 'text', text: typeof value === 'string' ? value : JSON.stringify(value, null, 2) }] };
 }

@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
-import type { ConnectorCatalog } from '@wicket/upstream-demo';
+import { fakeResult, toCallToolResult, type ConnectorCatalog } from '@wicket/upstream-demo';
 
 /**
  * A lean MCP server for benchmarks: Streamable HTTP, stateless, plain JSON answers, on node:http with no
  * per-request SDK objects. It answers `initialize`, `ping`, `tools/list` (the catalog) and `tools/call`
- * (the demo GitHub server's answer to `list_repositories`, byte for byte the same shape and size), and
+ * (the demo server's answer to `list_repositories`, built by the same functions), and
  * checks the Authorization header like the demo servers.
  *
  * Why: the proxy benchmark runs the load generator, the proxy, PostgreSQL and the upstream on the same two
@@ -16,13 +16,8 @@ import type { ConnectorCatalog } from '@wicket/upstream-demo';
  * the measurement about the proxy. `BENCH_UPSTREAM=json|sse` still runs the SDK demo server.
  */
 export async function startLeanUpstream(options: { catalog: ConnectorCatalog; expectedAuthorization: string }): Promise<{ url: string; close(): Promise<void> }> {
-  const repositories = ['api', 'web', 'infra'].map((name, i) => ({
-    full_name: `acme/${name}`,
-    private: i !== 1,
-    default_branch: 'main',
-    html_url: `https://github.com/acme/${name}`,
-  }));
-  const callResult = JSON.stringify({ content: [{ type: 'text', text: JSON.stringify(repositories, null, 2) }] });
+  // The demo server's own answer (the same fake result, wrapped the same way), serialised once.
+  const callResult = JSON.stringify(toCallToolResult(fakeResult(options.catalog.service, 'list_repositories', { owner: 'acme' }, { nextNumber: () => 42 })));
   const toolsResult = JSON.stringify({
     tools: options.catalog.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
   });
