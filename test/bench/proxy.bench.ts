@@ -4,7 +4,8 @@
  *   npx tsx test/bench/proxy.bench.ts            # against postgres://postgres@127.0.0.1:5432 (BENCH_DATABASE_URL)
  *   BENCH_SECONDS=2 npx tsx test/bench/proxy.bench.ts   # shorter runs
  *   BENCH_UPSTREAM=json|sse                             # the SDK demo upstream instead of the lean one
- *   BENCH_ONLY=single|64  BENCH_PROFILE=DIR             # profiling runs (CPU profiles of the server)
+ *   BENCH_ONLY=single|64|offered  BENCH_PROFILE=DIR     # profiling runs (CPU profiles of the server); offered:
+ *                                                       # 1,000 calls/s, with the slowest calls placed in time
  *
  * Three processes, so that load generator, proxy and upstream do not share one event loop:
  *   - an upstream: a lean MCP server on node:http (support/lean-upstream.ts; BENCH_UPSTREAM=json|sse:
@@ -22,6 +23,7 @@ import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { loadavg, cpus } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { AuditWriter, createCore, createLogger, type Core } from '@wicket/core';
@@ -95,28 +97,25 @@ function postgresCpuMicros(): number {
 
 type QueryStats = { kind: string; count: number; p50: number; p95: number }[];
 
-function queryStats(child: ChildProcess): Promise<QueryStats> {
+/** Sends `request` to a child and resolves with the `key` field of its first reply that has one. */
+function ask<K extends string, T>(child: ChildProcess, request: string, key: K): Promise<T> {
   return new Promise((resolve) => {
-    const onMessage = (m: { queries?: QueryStats }) => {
-      if (!m.queries) return;
+    const onMessage = (m: Partial<Record<K, T>>) => {
+      if (m[key] === undefined) return;
       child.off('message', onMessage);
-      resolve(m.queries);
+      resolve(m[key] as T);
     };
     child.on('message', onMessage);
-    child.send('queries');
+    child.send(request);
   });
 }
 
-function cpuMicros(child: ChildProcess): Promise<number> {
-  return new Promise((resolve) => {
-    const onMessage = (m: { cpu?: NodeJS.CpuUsage }) => {
-      if (!m.cpu) return;
-      child.off('message', onMessage);
-      resolve(m.cpu.user + m.cpu.system);
-    };
-    child.on('message', onMessage);
-    child.send('cpu');
-  });
+const queryStats = (child: ChildProcess) => ask<'queries', QueryStats>(child, 'queries', 'queries');
+const cpuUsageOf = (child: ChildProcess) => ask<'cpu', NodeJS.CpuUsage>(child, 'cpu', 'cpu');
+
+async function cpuMicros(child: ChildProcess): Promise<number> {
+  const cpu = await cpuUsageOf(child);
+  return cpu.user + cpu.system;
 }
 
 /** Statement kinds of the call path, for "where the time goes". */
@@ -137,8 +136,15 @@ async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
       if (kind) (durations.get(kind) ?? durations.set(kind, []).get(kind)!).push(event.queryDurationMillis);
     },
   });
+  // The server's event-loop delay (BENCH_ONLY=offered), to tell a stall in this process from one elsewhere.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   process.on('message', (m) => {
-    if (m === 'queries-reset') durations.clear();
+    if (m === 'queries-reset') {
+      durations.clear();
+      loop.reset();
+    }
+    if (m === 'loop') process.send!({ loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } });
     if (m === 'queries') {
       process.send!({
         queries: [...durations].map(([kind, ms]) => {
@@ -179,6 +185,8 @@ interface Run {
   errors: number;
   seconds: number;
   latencies: number[];
+  /** performance.now() when each answer arrived (openLoop only), in the order of `latencies`. */
+  finished: number[];
 }
 
 function pct(sorted: number[], p: number): number {
@@ -207,13 +215,14 @@ async function closedLoop(concurrency: number, seconds: number, call: () => Prom
       }
     }),
   );
-  return { calls: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies };
+  return { calls: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies, finished: [] };
 }
 
 /** Calls started on a fixed schedule whatever the answers do; latency counts from the scheduled start. */
 async function openLoop(perSecond: number, seconds: number, call: () => Promise<boolean>): Promise<Run> {
   const total = perSecond * seconds;
   const latencies: number[] = [];
+  const finished: number[] = [];
   let errors = 0;
   const started = performance.now();
   const inflight: Promise<void>[] = [];
@@ -226,7 +235,9 @@ async function openLoop(perSecond: number, seconds: number, call: () => Promise<
         call()
           .catch(() => false)
           .then((ok) => {
-            latencies.push(performance.now() - scheduled);
+            const now = performance.now();
+            latencies.push(now - scheduled);
+            finished.push(now);
             if (!ok) errors++;
           }),
       );
@@ -235,7 +246,80 @@ async function openLoop(perSecond: number, seconds: number, call: () => Promise<
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(inflight);
-  return { calls: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies };
+  return { calls: latencies.length, errors, seconds: (performance.now() - started) / 1000, latencies, finished };
+}
+
+/**
+ * BENCH_ONLY=offered: the 1,000 calls/s run alone (10 policies; BENCH_RATE=n another rate), straight and
+ * through the proxy, with CPU per call of each process (proxy user/system, PostgreSQL, load generator),
+ * the database statements' times, the event-loop delay of proxy and load generator, and where in the run
+ * the slow calls fell (10 ms windows): tells a stall (many slow calls at once) from a spread tail, and a
+ * stall in a Node process from one outside it.
+ */
+async function offeredProfile(server: ChildProcess, proxied: () => Promise<boolean>, straight: () => Promise<boolean>, log: (s?: string) => void): Promise<void> {
+  const seconds = Math.min(SECONDS, 3);
+  const rate = Number(process.env.BENCH_RATE ?? 1000);
+  const d = summary(await openLoop(rate, seconds, straight));
+  server.send('queries-reset');
+  const cpuBefore = await cpuUsageOf(server);
+  const selfBefore = process.cpuUsage();
+  const pgBefore = postgresCpuMicros();
+  const own = monitorEventLoopDelay({ resolution: 1 });
+  own.enable();
+  const t0 = performance.now();
+  // What the database's sessions wait on, sampled every 10 ms: the audit INSERTs' wait events, and when
+  // background work (autovacuum, checkpoints) ran, to set beside the windows of slow calls.
+  const sampler = new pg.Client({ connectionString: BASE_URL });
+  await sampler.connect();
+  const checkpoints = async () => Number((await sampler.query('select checkpoints_timed + checkpoints_req as n from pg_stat_bgwriter')).rows[0].n);
+  const checkpointsBefore = await checkpoints();
+  const waits = new Map<string, number>();
+  const background = new Map<string, number[]>();
+  let sampling = true;
+  const sampled = (async () => {
+    while (sampling) {
+      const at = performance.now() - t0;
+      const r = await sampler.query<{ backend_type: string; wait: string | null; query: string }>(
+        `select backend_type, wait_event_type || ':' || wait_event as wait, left(query, 60) as query from pg_stat_activity
+         where pid <> pg_backend_pid() and (state = 'active' or backend_type not in ('client backend', 'walwriter', 'background writer', 'autovacuum launcher', 'logical replication launcher'))`,
+      );
+      for (const row of r.rows) {
+        if (row.backend_type === 'client backend' && /unnest/.test(row.query) && /^\s*with v/.test(row.query)) {
+          const k = row.wait ?? 'on CPU';
+          waits.set(k, (waits.get(k) ?? 0) + 1);
+        } else if (row.backend_type !== 'client backend' && (row.wait === null || !/Main$/.test(row.wait))) {
+          (background.get(row.backend_type) ?? background.set(row.backend_type, []).get(row.backend_type)!).push(Math.round(at / 10) * 10);
+        }
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const run = await openLoop(rate, seconds, proxied);
+  sampling = false;
+  await sampled;
+  const checkpointsDuring = (await checkpoints()) - checkpointsBefore;
+  await sampler.end();
+  own.disable();
+  const p = summary(run);
+  const cpu = process.cpuUsage(selfBefore);
+  const cpuAfter = await cpuUsageOf(server);
+  log(`${rate} calls/s: direct p50 ${f1(d.p50)} p99 ${f1(d.p99)}; proxy p50 ${f1(p.p50)} p95 ${f1(p.p95)} p99 ${f1(p.p99)} ms`);
+  log(`  CPU µs/call: proxy user ${f0((cpuAfter.user - cpuBefore.user) / p.calls)} + system ${f0((cpuAfter.system - cpuBefore.system) / p.calls)}, PostgreSQL ${f0((postgresCpuMicros() - pgBefore) / p.calls)}, load generator ${f0((cpu.user + cpu.system) / p.calls)}`);
+  for (const q of await queryStats(server)) log(`  ${q.kind}: ${q.count} × p50 ${f1(q.p50)} p95 ${f1(q.p95)} ms`);
+  const loop = await ask<'loop', { p50: number; p99: number; max: number }>(server, 'loop', 'loop');
+  log(`  event-loop delay: server p50 ${f1(loop.p50)} p99 ${f1(loop.p99)} max ${f1(loop.max)} ms; load generator p50 ${f1(own.percentile(50) / 1e6)} p99 ${f1(own.percentile(99) / 1e6)} max ${f1(own.max / 1e6)} ms`);
+  // latencies[i] belongs to the i-th call to answer, not the i-th started: place each slow answer at its finish.
+  const slow = run.latencies.length ? pct([...run.latencies].sort((a, b) => a - b), 99) : 0;
+  const windows = new Map<number, number>();
+  for (let i = 0; i < run.finished.length; i++) {
+    if (run.latencies[i] < slow) continue;
+    const w = Math.floor((run.finished[i] - t0) / 10);
+    windows.set(w, (windows.get(w) ?? 0) + 1);
+  }
+  const total = [...waits.values()].reduce((a, b) => a + b, 0);
+  log(`  audit INSERT sessions seen active in ${total} samples, waiting on: ${[...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${((100 * n) / total).toFixed(0)} %`).join(', ')}`);
+  log(`  background work seen (ms into the run): ${[...background].map(([k, at]) => `${k} ${at[0]}–${at[at.length - 1]} (${at.length} samples)`).join('; ') || 'none'}; checkpoints started during the run (any database on the server): ${checkpointsDuring}`);
+  log(`  calls at or above p99 (${f1(slow)} ms) by the 10 ms window they finished in: ${[...windows].sort((a, b) => a[0] - b[0]).map(([w, n]) => `${w * 10}ms×${n}`).join(' ')}`);
 }
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
@@ -514,6 +598,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY) {
     // Profiling runs (BENCH_ONLY=single: the run above; BENCH_ONLY=64: then 64 clients, 10 policies):
     // stop the servers gracefully so that --cpu-prof writes its file.
+    if (process.env.BENCH_ONLY === 'offered') await offeredProfile(server.child, viaProxy(server.url, agents[0].key), toUpstream, log);
     if (process.env.BENCH_ONLY === '64') {
       const cpuBefore = await cpuMicros(server.child);
       const pgBefore = postgresCpuMicros();
@@ -653,6 +738,9 @@ async function main(): Promise<void> {
 }
 
 const role = process.argv[2];
+// A child whose parent is gone (killed, crashed) must not live on and load the machine: its IPC channel
+// closes with the parent. (Leftover servers of one run were seen reconnecting to the next run's database.)
+if (role) process.on('disconnect', () => process.exit(0));
 const job = role === 'upstream' ? runUpstream() : role === 'server' ? runServer((process.argv[3] as 'http' | 'sdk') ?? 'http') : main();
 job.catch((error: unknown) => {
   console.error(error);

@@ -56,6 +56,10 @@ describe('audit entries are committed before forwarding', () => {
     expect(mine).toHaveLength(n);
     expect(mine.every((r) => r.decision === 'ALLOW' && r.upstream_status === '200' && r.completed_at !== null)).toBe(true);
     expect(Math.max(...committedEvents)).toBe(Math.max(...mine.map((r) => Number(r.seq))));
+    // Batch sizes on /metrics: every entry counted in an INSERT, every outcome in an UPDATE.
+    const metrics = await (await fetch(`${w.baseUrl}/metrics`)).text();
+    expect(Number(/wicket_audit_batch_rows_sum (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(n);
+    expect(Number(/wicket_audit_outcome_rows_sum (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(n);
   });
 
   it('group commit: writes of one event-loop turn go out as one INSERT; writes during a flush wait and share the next', async () => {
@@ -172,6 +176,31 @@ describe('audit entries are committed before forwarding', () => {
       await sql.raw(`set default_transaction_read_only = ${on ? 'on' : 'off'}`).execute(w.db);
     }
   }
+
+  it('outcomes under steady load go out as one UPDATE per outcomeDelayMs, not one per round trip; close() writes what is left', async () => {
+    const updates: number[] = [];
+    const writer = new AuditWriter(w.db, w.core.events, w.core.logger, { outcomeDelayMs: 80, maxOutcomeBatch: 1_000_000, onOutcomes: (b) => updates.push(b.rows) });
+    const rows = Array.from({ length: 60 }, (_, i) => fullRow({ tool: `paced_${i}` }));
+    await Promise.all(rows.map((r) => writer.write(r)));
+    // Outcomes arriving on every event-loop turn for 500 ms (a steady call rate, so some arrive while each
+    // UPDATE runs); most are for entries that do not exist (they match no row), 60 for real ones.
+    const started = performance.now();
+    let next = 0;
+    while (performance.now() - started < 500) {
+      const real = next < rows.length && performance.now() - started > next * 8;
+      writer.recordOutcome(real ? rows[next++].id : randomUUID(), { durationMs: 7, upstreamStatus: '200', upstreamError: null });
+      await new Promise((r) => setImmediate(r));
+    }
+    for (; next < rows.length; next++) writer.recordOutcome(rows[next].id, { durationMs: 7, upstreamStatus: '200', upstreamError: null });
+    const elapsed = performance.now() - started;
+    await writer.close();
+    // Paced: about one UPDATE per 80 ms (plus the one close() sends); unpaced, an UPDATE per round trip
+    // (each taking a few ms here) would have been dozens.
+    expect(updates.length).toBeLessThanOrEqual(Math.ceil(elapsed / 80) + 2);
+    expect(updates.length).toBeGreaterThan(1);
+    const filled = await w.db.selectFrom('audit_entries').select(['duration_ms', 'completed_at']).where('id', 'in', rows.map((r) => r.id)).execute();
+    expect(filled.filter((f) => f.duration_ms === 7 && f.completed_at !== null)).toHaveLength(rows.length);
+  });
 
   it('outcomes are written beside their entries (HOT updates: same page, no new index entries), as the fillfactor migration intends', async () => {
     const writer = new AuditWriter(w.db, w.core.events, w.core.logger);

@@ -39,5 +39,11 @@ export function createMetrics(sources: { callerStats: () => { reads: number; cac
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    auditOutcomeRows: new Histogram({
+      name: 'wicket_audit_outcome_rows',
+      help: 'Outcomes (duration, upstream status) per batched UPDATE of audit entries',
+      buckets: [1, 4, 16, 64, 256, 1000],
+      registers: [registry],
+    }),
   };
 }

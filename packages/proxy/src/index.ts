@@ -59,6 +59,10 @@ export function createMcpProxy(core: Core, options: McpProxyOptions = {}): McpPr
           options.metrics?.auditBatchRows?.observe(batch.rows);
           options.audit?.onBatch?.(batch);
         },
+        onOutcomes: (batch) => {
+          options.metrics?.auditOutcomeRows?.observe(batch.rows);
+          options.audit?.onOutcomes?.(batch);
+        },
       },
     },
   );

@@ -20,6 +20,7 @@ export interface ProxyMetrics {
   decisionSeconds?: { observe(value: number): void };
   upstreamSeconds?: { observe(labels: { outcome: string }, value: number): void };
   auditBatchRows?: { observe(value: number): void };
+  auditOutcomeRows?: { observe(value: number): void };
 }
 
 export interface McpRouteOptions {
