@@ -18,6 +18,9 @@
  *     [--rounds 3] [--segment-seconds 4] [--writers 8]                             (throughput)
  *   BENCH_PROFILE=DIR writes a CPU profile of the server process for each throughput segment to DIR;
  *   BENCH_STREAM='{"maxCoalesceMs":50}' overrides the feed's options (AppConfig.stream).
+ *   Diagnostics: BENCH_PGSAMPLE=1 samples where the writers' PostgreSQL backends are (waiting for the
+ *   audit lock, running, idle) during each throughput segment; BENCH_CLIENT_NICE=19 runs the client
+ *   process at the lowest CPU priority.
  *
  * The server runs in this process; the clients run in a child process (this file with --client), so
  * client work does not share the server's event loop and the server's memory figures are its own.
@@ -28,7 +31,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -227,6 +230,9 @@ class Clients {
     const child = fork(fileURLToPath(import.meta.url), ['--client'], { execArgv: process.execArgv, stdio: 'inherit' });
     const c = new Clients(child);
     await new Promise((r) => (c.pending = r));
+    // BENCH_CLIENT_NICE=19: the client process at a lower CPU priority (a diagnostic: how much of the
+    // stream's cost to the writers is the clients' CPU on the same cores).
+    if (process.env.BENCH_CLIENT_NICE) (await import('node:os')).setPriority(child.pid!, Number(process.env.BENCH_CLIENT_NICE));
     return c;
   }
   ask<T = any>(cmd: ClientCmd): Promise<T> {
@@ -315,18 +321,43 @@ async function main(): Promise<void> {
       } as NewAuditEntryRow;
     };
     const commits = new Map<string, number>();
-    // Server side: when each frame of an entry is handed to its socket (before the kernel and the
-    // client process, which share the machine's CPUs with the server).
+    // Server side: when each frame of an entry is handed to the kernel (before the client process,
+    // which shares the machine's CPUs with the server). Watched at the TCP socket: the lean path writes
+    // a turn's frames as one buffer, the ordinary path through ws.send.
     let sent: [string, number][] = [];
     let trackSends = false;
-    const originalSend = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-      if (trackSends && typeof data === 'string') {
-        const id = entryIdOf(data);
-        if (id) sent.push([id, now()]);
+    /** Writes to the kernel by the process's sockets (each a write or writev syscall). */
+    let socketWrites = 0;
+    const NODE_ID_BYTES = Buffer.from(NODE_ID);
+    const trackChunk = (chunk: unknown, t: number) => {
+      if (typeof chunk === 'string') {
+        const id = entryIdOf(chunk);
+        if (id) sent.push([id, t]);
+      } else if (Buffer.isBuffer(chunk)) {
+        for (let at = chunk.indexOf(NODE_ID_BYTES); at >= 0; at = chunk.indexOf(NODE_ID_BYTES, at + 1)) {
+          sent.push([chunk.toString('latin1', at + NODE_ID_BYTES.length, at + NODE_ID_BYTES.length + 36), t]);
+        }
       }
-      return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
-    } as typeof originalSend;
+    };
+    {
+      const net = await import('node:net');
+      const proto = net.Socket.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const write = proto._write;
+      const writev = proto._writev;
+      proto._write = function (this: unknown, ...a: unknown[]) {
+        socketWrites++;
+        if (trackSends) trackChunk(a[0], now());
+        return write.apply(this, a);
+      };
+      proto._writev = function (this: unknown, ...a: unknown[]) {
+        socketWrites++;
+        if (trackSends) {
+          const t = now();
+          for (const c of a[0] as { chunk: unknown }[]) trackChunk(c.chunk, t);
+        }
+        return writev.apply(this, a);
+      };
+    }
     /** One entry, committed, then the in-process wake-up: what the proxy does per call. */
     const writeOne = async (r = row()) => {
       const [e] = await repo.insertAuditEntries(db, [r]);
@@ -410,8 +441,16 @@ async function main(): Promise<void> {
         loop.reset();
         loop.enable();
         const cpu0 = cpu();
+        const elu0 = perf.eventLoopUtilization();
+        const d0 = stats().feed.deliveryMs;
+        const b0 = stats().feed.budgetedRuns;
+        const f0 = stats().feed.freeRuns;
         const t0 = performance.now();
         const written = await writeAtRate(RATE, SECONDS);
+        const eluW = perf.eventLoopUtilization(elu0).utilization;
+        const deliveryW = (stats().feed.deliveryMs - d0) / (performance.now() - t0);
+        const budgetedW = stats().feed.budgetedRuns - b0;
+        const freeW = stats().feed.freeRuns - f0;
         const expectedPerEntry = s.filters.length === 1 ? s.count : s.count / s.filters.length;
         const expected = written * expectedPerEntry;
         const deadline = Date.now() + 30_000;
@@ -422,7 +461,8 @@ async function main(): Promise<void> {
         const r = await collect();
         print(
           `  ${s.label.padEnd(34)} | ${Math.round(r.delivered / SECONDS).toLocaleString('en-US').padStart(12)} | ${ms(percentile(r.serverLatencies, 50)).padEnd(10)} | ${ms(percentile(r.serverLatencies, 99)).padEnd(10)} | ${ms(percentile(r.latencies, 50)).padEnd(9)} | ${ms(percentile(r.latencies, 99)).padEnd(9)} | ${ms(r.latencies.reduce((a, b) => Math.max(a, b), 0)).padEnd(9)} | ${((cpuMs / wall) * 100).toFixed(0).padStart(8)} % | ${ms(loop.percentile(99) / 1e6)}` +
-            (r.delivered !== expected ? `  (delivered ${r.delivered} of ${expected})` : ''),
+            (r.delivered !== expected ? `  (delivered ${r.delivered} of ${expected})` : '') +
+            `; while writing: event loop busy ${(eluW * 100).toFixed(0)} % of the time, delivery ${(deliveryW * 100).toFixed(0)} % (${((100 * budgetedW) / Math.max(1, budgetedW + freeW)).toFixed(0)} % of its runs under the budget)`,
         );
         await clients.ask({ cmd: 'closeAll' });
         await waitStats(() => stats().feed.subscribers === 0, 'idle');
@@ -489,17 +529,6 @@ async function main(): Promise<void> {
       const WRITERS = Number(args.writers);
       const profileDir = process.env.BENCH_PROFILE;
       const profiler = profileDir ? await startProfiler() : undefined;
-      // Writes to the kernel by the server's sockets (each a write or writev syscall).
-      const net = await import('node:net');
-      const proto = net.Socket.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
-      let socketWrites = 0;
-      for (const m of ['_write', '_writev']) {
-        const original = proto[m];
-        proto[m] = function (this: unknown, ...a: unknown[]) {
-          socketWrites++;
-          return original.apply(this, a);
-        };
-      }
       const clientCpu = async () => (await clients!.ask<{ cpuMs: number }>({ cmd: 'counts' })).cpuMs;
       const { readFileSync, readdirSync } = await import('node:fs');
       // The whole machine (/proc/stat: busy jiffies of all CPUs) and PostgreSQL's processes, in CPU-ms.
@@ -537,9 +566,28 @@ async function main(): Promise<void> {
         const m0 = machineCpu();
         const p0 = postgresCpu();
         await profiler?.start();
+        // BENCH_PGSAMPLE=1 (a diagnostic): every 20 ms, where the writers' backends are: waiting for the
+        // audit lock, running, or idle (waiting for this process to send the next insert).
+        const pgSample = { samples: 0, lock: 0, running: 0, idle: 0 };
+        let sampling = !!process.env.BENCH_PGSAMPLE;
+        const sampler = sampling
+          ? (async () => {
+              while (sampling) {
+                const r = await admin.query(
+                  `select count(*) filter (where state = 'active' and wait_event = 'advisory') as lock, count(*) filter (where state = 'active' and wait_event is distinct from 'advisory') as running, count(*) filter (where state = 'idle') as idle from pg_stat_activity where datname = '${scratch}' and query like 'insert into "audit_entries"%'`,
+                );
+                pgSample.samples++;
+                pgSample.lock += Number(r.rows[0].lock);
+                pgSample.running += Number(r.rows[0].running);
+                pgSample.idle += Number(r.rows[0].idle);
+                await sleep(20);
+              }
+            })()
+          : undefined;
         const loopDelay = monitorEventLoopDelay({ resolution: 1 });
         loopDelay.enable();
         const cpu0 = cpu();
+        const elu0 = perf.eventLoopUtilization();
         const t0 = performance.now();
         const until = t0 + seconds * 1000;
         let count = 0;
@@ -552,6 +600,10 @@ async function main(): Promise<void> {
           }),
         );
         const wall = performance.now() - t0;
+        const elu = perf.eventLoopUtilization(elu0).utilization;
+        sampling = false;
+        await sampler;
+        if (pgSample.samples) print(`      [pg sample ${label}] writers' backends on average: ${(pgSample.lock / pgSample.samples).toFixed(2)} waiting for the lock, ${(pgSample.running / pgSample.samples).toFixed(2)} running, ${(pgSample.idle / pgSample.samples).toFixed(2)} idle (waiting for this process)`);
         const serverCpu = (cpu() - cpu0) / wall;
         const machine = (machineCpu() - m0) / wall;
         const postgres = (postgresCpu() - p0) / wall;
@@ -565,6 +617,7 @@ async function main(): Promise<void> {
           serverCpu,
           deliveryShare: (s1.feed.deliveryMs - s0.feed.deliveryMs) / wall,
           deliveryWaits: s1.feed.deliveryWaits - s0.feed.deliveryWaits,
+          budgetedShare: (s1.feed.budgetedRuns - s0.feed.budgetedRuns) / Math.max(1, s1.feed.budgetedRuns - s0.feed.budgetedRuns + s1.feed.freeRuns - s0.feed.freeRuns),
           maxQueued: s1.feed.maxQueued,
           clientCpu: ((await clientCpu()) - c0) / wall,
           socketWrites: ((socketWrites - w0) * 1000) / wall,
@@ -576,6 +629,7 @@ async function main(): Promise<void> {
           postgres,
           loopMean: loopDelay.mean / 1e6,
           loopP99: loopDelay.percentile(99) / 1e6,
+          elu,
         };
       };
       const scenarios = [
@@ -617,7 +671,7 @@ async function main(): Promise<void> {
       const cpus = (await import('node:os')).cpus().length;
       const pctOf = (v: number) => `${(v * 100).toFixed(0)} %`;
       const line = (r: Measured) =>
-        `CPU server ${pctOf(r.serverCpu)}, PostgreSQL ${pctOf(r.postgres)}, clients ${pctOf(r.clientCpu)}, other ${pctOf(Math.max(0, r.machine - r.serverCpu - r.postgres - r.clientCpu))} (machine ${pctOf(r.machine)} of ${cpus * 100} %); loop delay mean ${r.loopMean.toFixed(1)} ms, p99 ${r.loopP99.toFixed(1)} ms; ${Math.round(r.socketWrites).toLocaleString('en-US')} socket writes/s; ${Math.round(r.ticks)} read passes/s (window ${r.coalesceMs.toFixed(0)} ms; stream socket writes take ${pctOf(r.socketWriteBusy)} of the time), ${Math.round(r.groupReads)} group reads/s`;
+        `CPU server ${pctOf(r.serverCpu)}, PostgreSQL ${pctOf(r.postgres)}, clients ${pctOf(r.clientCpu)}, other ${pctOf(Math.max(0, r.machine - r.serverCpu - r.postgres - r.clientCpu))} (machine ${pctOf(r.machine)} of ${cpus * 100} %); loop delay mean ${r.loopMean.toFixed(1)} ms, p99 ${r.loopP99.toFixed(1)} ms, busy ${pctOf(r.elu)}; ${Math.round(r.socketWrites).toLocaleString('en-US')} socket writes/s; ${Math.round(r.ticks)} read passes/s (window ${r.coalesceMs.toFixed(0)} ms; stream socket writes take ${pctOf(r.socketWriteBusy)} of the time), ${Math.round(r.groupReads)} group reads/s`;
       print(`\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`);
       print(`stream off and on alternating (${ROUNDS} rounds per row); each "on" is divided by the mean of the two "off" segments around it`);
       const median = (xs: number[]) => percentile(xs, 50);
@@ -628,7 +682,7 @@ async function main(): Promise<void> {
         for (const [i, r] of rounds.entries()) {
           print(`    round ${i + 1} on:  ${Math.round(r.on.rate).toLocaleString('en-US')} entries/s; ${line(r.on)}`);
           print(
-            `      delivery ${pctOf(r.on.deliveryShare)} of the time, ${r.on.deliveryWaits} budget waits, longest queue ${r.on.maxQueued}; when the writes stopped ${Math.round(r.behind).toLocaleString('en-US')} frames (${(r.behind / (s.count / s.filters.length) / r.on.rate).toFixed(2)} s of entries) were still to deliver, the last arrived ${r.caughtUpS.toFixed(2)} s later`,
+            `      delivery ${pctOf(r.on.deliveryShare)} of the time, ${pctOf(r.on.budgetedShare)} of its runs under the budget, ${r.on.deliveryWaits} budget waits, longest queue ${r.on.maxQueued}; when the writes stopped ${Math.round(r.behind).toLocaleString('en-US')} frames (${(r.behind / (s.count / s.filters.length) / r.on.rate).toFixed(2)} s of entries) were still to deliver, the last arrived ${r.caughtUpS.toFixed(2)} s later`,
           );
           print(`    round ${i + 1} off: ${Math.round(r.after.rate).toLocaleString('en-US')} entries/s; ${line(r.after)}`);
         }

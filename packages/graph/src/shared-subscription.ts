@@ -51,6 +51,15 @@ export function serializeShared(result: ExecutionResult): string {
   return json;
 }
 
+const encoded = new WeakMap<object, Buffer>();
+
+/** A shared result's JSON as UTF-8 bytes, encoded once: the lean path copies them into every socket's frame. */
+function encodeShared(result: ExecutionResult): Buffer {
+  let bytes = encoded.get(result);
+  if (bytes === undefined) encoded.set(result, (bytes = Buffer.from(serializeShared(result))));
+  return bytes;
+}
+
 /**
  * The lean path (ws.ts): a graphql-ws operation on a feed subscription whose results are shared can
  * take its frames straight from the cached JSON, without next() and the per-message machinery.
@@ -58,11 +67,11 @@ export function serializeShared(result: ExecutionResult): string {
 export interface LeanSource {
   subscription: FeedSubscription;
   /**
-   * The event's payload as graphql-ws sends it (the shared result's JSON), or undefined when the
-   * ordinary path must take it: the execution is still pending, or the result carries errors (which
-   * the Yoga plugins mask per operation).
+   * The event's payload as graphql-ws sends it (the shared result's JSON, UTF-8 encoded once per event
+   * and operation shape), or undefined when the ordinary path must take it: the execution is still
+   * pending, or the result carries errors (which the Yoga plugins mask per operation).
    */
-  payloadOf(event: unknown): string | undefined;
+  payloadOf(event: unknown): Buffer | undefined;
 }
 
 const leanSources = new WeakMap<object, LeanSource>();
@@ -125,8 +134,9 @@ async function subscribeShared(args: ExecutionArgs, key: string): Promise<AsyncG
     leanSources.set(context, {
       subscription: source,
       payloadOf(event) {
+        // Every subscriber of the group asks for the same event: after the first, two lookups.
         const result = executeShared(args, key, event);
-        return result instanceof Promise || result.errors ? undefined : serializeShared(result);
+        return result instanceof Promise || result.errors ? undefined : encodeShared(result);
       },
     });
   }

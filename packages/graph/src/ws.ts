@@ -151,13 +151,59 @@ function corkUntilNextTick(socket: WebSocket, onWrite: (ms: number) => void): vo
   });
 }
 
+/** The TCP socket under a `ws` WebSocket, as the lean path writes to it. */
+interface RawSocket {
+  write(data: Buffer, cb?: (err?: Error | null) => void): boolean;
+}
+
+/**
+ * Where the lean path may write its own frames: `ws`'s TCP socket, when `ws` has nothing of its own
+ * queued (it queues only for compression, which this server does not negotiate, and blobs), so frames
+ * written here go out in call order with everything `ws` writes itself (pings, closes, the ordinary
+ * path's messages). undefined: the lean path sends through `ws.send`, one message at a time.
+ */
+function leanWritable(socket: WebSocket): RawSocket | undefined {
+  const internals = socket as unknown as { _socket?: RawSocket; _sender?: { _bufferedBytes?: number } };
+  if (socket.extensions !== '' || internals._sender?._bufferedBytes !== 0) return undefined;
+  return internals._socket;
+}
+
+/** Bytes of a WebSocket frame header for a payload of n bytes, server to client (unmasked). */
+function headerBytes(n: number): number {
+  return n < 126 ? 2 : n < 65536 ? 4 : 10;
+}
+
+/** Writes a final text frame's header for a payload of n bytes at `at`; returns where the payload goes. */
+function writeHeader(buf: Buffer, at: number, n: number): number {
+  buf[at] = 0x81;
+  if (n < 126) {
+    buf[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 65536) {
+    buf[at + 1] = 126;
+    buf.writeUInt16BE(n, at + 2);
+    return at + 4;
+  }
+  buf[at + 1] = 127;
+  buf.writeUInt32BE(0, at + 2);
+  buf.writeUInt32BE(n, at + 6);
+  return at + 10;
+}
+
 /**
  * The lean path for shared results. A `next` frame of an auditEntryAdded event is the same bytes for
  * every subscriber of one operation shape but for the operation id, so it is built by concatenation from
- * the once-serialised payload and written to the socket directly, in the feed's delivery turns
- * (FeedSubscription.deliverTo): no next() chain through Yoga's and envelop's result wrappers, no
+ * the once-serialised, once-encoded payload and written to the socket directly, in the feed's delivery
+ * turns (FeedSubscription.deliverTo): no next() chain through Yoga's and envelop's result wrappers, no
  * graphql-ws `for await` step, no stringifyMessage, no promise per frame. The bytes are graphql-ws's
  * own: `{"id":…,"type":"next","payload":…}` (its key order, JSON.stringify of the id).
+ *
+ * The frames of one turn (everything one subscriber sends in one go) are WebSocket frames laid end to
+ * end in one buffer, written with one call: no string per frame, no UTF-8 encoding per socket (the
+ * payload's bytes are copied), no per-frame entries in the socket's write queue. These are the bytes
+ * `ws` would write for the same messages (this server negotiates no compression; when `ws` might have
+ * something queued, the frames go through `ws.send` instead).
  *
  * Everything else stays graphql-ws's: the iterator below is what graphql-ws holds for the operation, so
  * a `complete` from the client or the socket closing returns it (and the feed subscription behind it),
@@ -166,9 +212,12 @@ function corkUntilNextTick(socket: WebSocket, onWrite: (ms: number) => void): vo
  * so graphql-ws sends that event, the `complete` or the `error` after every frame already written.
  */
 function leanStream(wrapped: AsyncGenerator<unknown>, lean: LeanSource, socket: WebSocket, id: string): AsyncGenerator<unknown> {
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const prefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
   const sub = lean.subscription;
-  let corked: { uncork(): void } | undefined;
+  /** The payloads of this turn's frames, and the bytes they take on the wire. */
+  let turn: Buffer[] = [];
+  let turnBytes = 0;
+  let held = false;
   const sink: FeedSink = {
     send(entry: AuditEntry) {
       const payload = lean.payloadOf(entry);
@@ -176,29 +225,42 @@ function leanStream(wrapped: AsyncGenerator<unknown>, lean: LeanSource, socket: 
       // As graphql-ws's own send does when the socket is closing: the frame is dropped, and the close
       // returns the operation.
       if (socket.readyState !== socket.OPEN) return true;
-      if (!corked) {
-        // One write for the frames of this turn (flush uncorks); a socket corked by the ordinary path
-        // already goes out at its next tick.
-        const raw = rawSocketOf(socket);
-        if (raw && !raw.writableCorked) {
-          raw.cork();
-          corked = raw;
-        }
-      }
-      const frame = prefix + payload + '}';
+      const n = prefix.length + payload.length + 1;
+      turn.push(payload);
+      turnBytes += headerBytes(n) + n;
       // Below the high-water mark the next frame may follow at once (and share the write); above it,
       // this subscriber waits for the write to drain: a slow reader slows its own stream only.
-      if (socket.bufferedAmount < SEND_HIGH_WATER) {
-        socket.send(frame);
-        return true;
-      }
-      socket.send(frame, () => sub.resume());
+      if (socket.bufferedAmount + turnBytes < SEND_HIGH_WATER) return true;
+      held = true;
       return 'wait';
     },
     flush() {
-      const raw = corked;
-      corked = undefined;
-      raw?.uncork();
+      const payloads = turn;
+      const bytes = turnBytes;
+      const wait = held;
+      turn = [];
+      turnBytes = 0;
+      held = false;
+      if (payloads.length === 0) return;
+      const resume = wait ? () => sub.resume() : undefined;
+      if (socket.readyState !== socket.OPEN) return resume?.();
+      const raw = leanWritable(socket);
+      if (!raw) {
+        for (const [i, payload] of payloads.entries()) {
+          const frame = Buffer.concat([prefix, payload, CLOSE_BRACE]);
+          socket.send(frame, { binary: false }, i === payloads.length - 1 ? resume : undefined);
+        }
+        return;
+      }
+      const buf = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const payload of payloads) {
+        at = writeHeader(buf, at, prefix.length + payload.length + 1);
+        at += prefix.copy(buf, at);
+        at += payload.copy(buf, at);
+        buf[at++] = 0x7d; // }
+      }
+      raw.write(buf, resume);
     },
   };
   let pushing = true;
@@ -221,6 +283,8 @@ function leanStream(wrapped: AsyncGenerator<unknown>, lean: LeanSource, socket: 
   } as AsyncGenerator<unknown>;
   return stream;
 }
+
+const CLOSE_BRACE = Buffer.from('}');
 
 function pathOf(request: IncomingMessage): string {
   try {

@@ -55,10 +55,18 @@ export interface AuditFeedOptions {
   deliverySliceMs?: number;
   /**
    * While this process writes audit entries, the stream's deliveries (building frames and writing them
-   * to sockets) take at most this share of the time (default 0.2); the live view lags instead, and
-   * catches up from the table once the writes ease. 1 turns the budget off.
+   * to sockets) take at most this share of the time (default 0.2), each frame counted at least
+   * frameCostUs; the live view lags instead, and catches up from the table once the writes ease.
+   * 1 turns the budget off.
    */
   deliveryDuty?: number;
+  /**
+   * What the budget charges a frame at least, in µs (default 6): a frame costs the machine more than
+   * the time this process measures for it (the kernel's receive side, the client's decoding when it
+   * runs on the same machine), and with the lean path's frame buffers the measured part is below a
+   * microsecond. 0 charges the measured time only.
+   */
+  frameCostUs?: number;
   /**
    * ...measured over time: the budget holds at most this much delivery time (default 50 ms, about one
    * entry to a thousand sockets on a small VM), so a lone commit or a pass at a moderate rate never
@@ -101,6 +109,9 @@ export interface AuditFeedStats {
   deliveryMs: number;
   /** Times delivery waited because it had used its share of the time while entries were being written. */
   deliveryWaits: number;
+  /** Delivery runs held to the budget (entries being written) / run at full speed. */
+  budgetedRuns: number;
+  freeRuns: number;
   /** Entries delivered to push subscribers. */
   pushed: number;
 }
@@ -188,8 +199,12 @@ const QUIET_MS = 500;
 const PUSH_TURN_FRAMES = 128;
 /** Queue insertions (members × entries) a group makes per event-loop turn when it hands out a read. */
 const HAND_OUT_SLICE = 16_384;
-/** Entries count as being written while the last `audit.committed` is at most this old (ms). */
-const WRITING_MS = 100;
+/**
+ * Entries count as being written while the last `audit.committed` is at most this old (ms). Long
+ * enough that a stall of the writes (a checkpoint, a lock) does not open delivery to full speed in the
+ * middle of a write load, which then floods whatever shares the machine when the writes resume.
+ */
+const WRITING_MS = 1000;
 
 
 /** A small FIFO that does not copy on every shift. */
@@ -356,10 +371,12 @@ class Group {
 
   detach(sub: FeedSubscription): void {
     this.live.delete(sub);
+    // It may have been what the group was waiting for.
+    if (this.waitingForRoom) this.feed.requestTick();
   }
 
   remove(sub: FeedSubscription): void {
-    this.live.delete(sub);
+    this.detach(sub);
     this.members.delete(sub);
     if (this.members.size === 0) this.feed.dropGroup(this);
   }
@@ -373,8 +390,9 @@ class Group {
   }
 
   /**
-   * Most live members have more than a batch queued: delivery, not the reading, is behind (the server
-   * is busy, or delivery is over its share of the time while entries are written). The group then reads
+   * Most live members have more than a batch queued, or any member that does is waiting in the feed's
+   * delivery line: delivery, not the reading, is behind (the server is busy, or delivery is over its
+   * share of the time while entries are written). The group then reads
    * no further until they have taken it (FeedSubscription.took asks for a pass); it lags the head and
    * reads the table from its position later, so nothing is skipped and each member holds at most about
    * two batches.
@@ -382,7 +400,14 @@ class Group {
   backedUp(): boolean {
     const batch = this.feed.batchSize;
     let behind = 0;
-    for (const sub of this.live) if (sub.queued > batch) behind++;
+    for (const sub of this.live) {
+      if (sub.queued <= batch) continue;
+      // In the feed's delivery line (push mode): what it holds waits for the server's delivery (its
+      // budget, a busy loop), not for its client. Reading on would only grow its queue until it had to
+      // leave the group for something that is not its fault.
+      if (sub.scheduled) return true;
+      behind++;
+    }
     return behind * 2 > this.live.size;
   }
 
@@ -410,7 +435,8 @@ class Group {
     while (this.feed.running && this.live.size > 0) {
       let behind = 0;
       for (const sub of this.live) if (sub.queued > batch) behind++;
-      if (behind === 0 || behind * 2 > this.live.size) return;
+      // backedUp: the group stops reading until the server's delivery has caught up (read() checks).
+      if (behind === 0 || this.backedUp()) return;
       if (Date.now() - started >= 1000) {
         for (const sub of [...this.live]) if (sub.queued > batch) sub.fallBehind();
         return;
@@ -758,7 +784,8 @@ export class AuditFeed {
   private budgetAt = 0;
   private readonly budgetCapMs: number;
   private lastCommitAt = -Infinity;
-  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, pushed: 0 };
+  private readonly frameCostMs: number;
+  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, budgetedRuns: 0, freeRuns: 0, pushed: 0 };
   private readonly coalesceDuty: number;
   private readonly maxCoalesceMs: number;
   private readonly sliceMs: number;
@@ -783,6 +810,7 @@ export class AuditFeed {
     this.maxCoalesceMs = options.maxCoalesceMs ?? 100;
     this.sliceMs = options.deliverySliceMs ?? SLICE_MS;
     this.deliveryDuty = Math.min(1, Math.max(0.01, options.deliveryDuty ?? 0.2));
+    this.frameCostMs = Math.max(0, options.frameCostUs ?? 6) / 1000;
     this.budgetCapMs = options.deliveryBurstMs ?? 50;
     this.budgetMs = this.budgetCapMs;
     this.reads = new Limiter(options.maxConcurrentReads ?? 4);
@@ -1075,10 +1103,12 @@ export class AuditFeed {
    *
    * The budget: while this process writes audit entries (an `audit.committed` in the last WRITING_MS),
    * the runs take at most deliveryDuty of the time. The proxy's audit writes gate live calls; the live
-   * view may lag. A token bucket: a run spends what it took, time refills it at deliveryDuty, up to
-   * deliveryBurstMs, so a lone commit or a pass at a moderate rate never waits and only a backlog is held
-   * to its share. The members' queues then fill, their group stops reading (Group.backedUp), and the
-   * stream catches up from the table once the writes ease: nothing skipped, memory bounded.
+   * view may lag. A token bucket: a run spends what it took, but at least frameCostUs per frame (what a
+   * frame costs beyond this process: the kernel's receive side, a client on the same machine), time
+   * refills it at deliveryDuty, up to deliveryBurstMs, so a lone commit or passes at a moderate rate
+   * never wait and only a backlog is held to its share. The members' queues then fill, their group
+   * stops reading (Group.backedUp), and the stream catches up from the table once the writes ease:
+   * nothing skipped, memory bounded.
    */
   private deliver(): void {
     if (!this.running) {
@@ -1098,11 +1128,15 @@ export class AuditFeed {
         return;
       }
       allowance = Math.min(allowance, this.budgetMs);
-    }
+      this.counters.budgetedRuns++;
+    } else this.counters.freeRuns++;
     // deliveryScheduled stays set during the run: subscribers that get back in line (afterTurn) wait
     // for the run's end, which decides when the next one starts.
+    // While entries are written, a run is also charged frameCostUs per frame (see the budget above).
+    const frameCost = writing ? this.frameCostMs : 0;
+    const pushed0 = this.counters.pushed;
     let now = started;
-    while (now - started < allowance) {
+    while (Math.max(now - started, (this.counters.pushed - pushed0) * frameCost) < allowance) {
       const sub = this.pushReady.shift();
       if (!sub) break;
       sub.scheduled = false;
@@ -1117,7 +1151,7 @@ export class AuditFeed {
     }
     const spent = now - started;
     this.counters.deliveryMs += spent;
-    if (writing) this.budgetMs -= spent;
+    if (writing) this.budgetMs -= Math.max(spent, (this.counters.pushed - pushed0) * frameCost);
     else {
       this.budgetMs = this.budgetCapMs;
       this.budgetAt = now;
