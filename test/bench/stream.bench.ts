@@ -38,7 +38,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createLogger, Secrets, suffixOf } from '@wicket/core';
+import { committedStatement, createLogger, Secrets, suffixOf } from '@wicket/core';
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { percentile } from './support/measure.ts';
@@ -358,13 +358,13 @@ async function main(): Promise<void> {
         return writev.apply(this, a);
       };
     }
-    /** One entry, committed, then the in-process wake-up: what the proxy does per call. */
+    /** One entry, committed (returned as stored), then the in-process wake-up with its row: what the proxy does per call. */
     const writeOne = async (r = row()) => {
-      const [e] = await repo.insertAuditEntries(db, [r]);
+      const stored = await db.insertInto('audit_entries').values([r]).returningAll().execute();
       const t = now();
-      commits.set(e.id, t);
-      core.events.emit('audit.committed', { maxSeq: Number(e.seq), minSeq: Number(e.seq), agentIds: [r.agent_id], memberIds: r.member_id ? [r.member_id] : [] });
-      return e;
+      commits.set(stored[0].id, t);
+      core.events.emit('audit.committed', committedStatement(stored));
+      return stored[0];
     };
     /** Writes at `rate` per second for `seconds`, up to 16 inserts in flight. */
     const writeAtRate = async (rate: number, seconds: number) => {
@@ -479,10 +479,21 @@ async function main(): Promise<void> {
         await waitStats(() => stats().feed.subscribers === N, `${N} subscribers`);
         const reach: number[] = [];
         const firstReach: number[] = [];
+        // Server side: the entry's first and last frame handed to the kernel, after the commit.
+        const serverFirst: number[] = [];
+        const serverLast: number[] = [];
         let frameBytes = 0;
         for (let i = 0; i < 20; i++) {
-          await writeOne();
+          sent = [];
+          trackSends = true;
+          const e0 = await writeOne();
           await sleep(300);
+          trackSends = false;
+          const writes = sent.filter(([id]) => id === e0.id).map(([, t]) => t - commits.get(e0.id)!);
+          if (writes.length) {
+            serverFirst.push(Math.min(...writes));
+            serverLast.push(Math.max(...writes));
+          }
           const r = await collect();
           const e = r.reachAll[0];
           if (e && e.count === N) {
@@ -515,6 +526,7 @@ async function main(): Promise<void> {
         const ratio = percentile(reach, 50) / percentile(plainReach, 50);
         print(`\nOne entry to all ${N.toLocaleString('en-US')} subscribers (20 entries, one at a time; frames of about ${frameBytes} bytes)`);
         print(`  live stream (commit -> last socket has it): median ${ms(percentile(reach, 50))}, p90 ${ms(percentile(reach, 90))}; first socket after ${ms(percentile(firstReach, 50))}`);
+        print(`    server: first frame to the kernel ${ms(percentile(serverFirst, 50))}, last ${ms(percentile(serverLast, 50))} after the commit (medians)`);
         print(`  plain ws broadcast of a pre-serialised frame (send -> last socket): median ${ms(percentile(plainReach, 50))}, p90 ${ms(percentile(plainReach, 90))}`);
         print(`  ${ratio.toFixed(1)}x the plain broadcast (medians; ${reach.length} and ${plainReach.length} of 20 entries reached all ${N})`);
       }
@@ -707,9 +719,7 @@ async function main(): Promise<void> {
       await Promise.all(
         Array.from({ length: 100 }, async () => {
           const rows = Array.from({ length: 100 }, () => row());
-          const inserted = await repo.insertAuditEntries(db, rows);
-          const seqs = inserted.map((e) => Number(e.seq));
-          core.events.emit('audit.committed', { maxSeq: Math.max(...seqs), minSeq: Math.min(...seqs), agentIds: [...new Set(rows.map((x) => x.agent_id))], memberIds: [] });
+          core.events.emit('audit.committed', committedStatement(await db.insertInto('audit_entries').values(rows).returningAll().execute()));
         }),
       );
       const committedMs = performance.now() - b0;

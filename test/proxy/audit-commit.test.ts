@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { AuditWriter } from '@wicket/core';
-import { repo, type AuditEntryInsert } from '@wicket/db';
+import { repo, type AuditEntryInsert, type AuditEntryRow } from '@wicket/db';
 import { PROBE, startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
 
 // Spec §4: the entry is committed before the upstream is called (checked BY the upstream, reading the
@@ -32,7 +32,11 @@ describe('audit entries are committed before forwarding', () => {
 
   it('every call finds its own entry committed when it reaches the upstream; concurrent entries share INSERTs', async () => {
     const committedEvents: number[] = [];
-    const off = w.core.events.on('audit.committed', (e) => committedEvents.push(e.maxSeq));
+    const announcedRows: AuditEntryRow[] = [];
+    const off = w.core.events.on('audit.committed', (e) => {
+      committedEvents.push(e.maxSeq);
+      announcedRows.push(...(e.rows ?? []));
+    });
     batches.length = 0;
     const n = 64;
     const sent = Array.from({ length: n }, args);
@@ -56,6 +60,12 @@ describe('audit entries are committed before forwarding', () => {
     expect(mine).toHaveLength(n);
     expect(mine.every((r) => r.decision === 'ALLOW' && r.upstream_status === '200' && r.completed_at !== null)).toBe(true);
     expect(Math.max(...committedEvents)).toBe(Math.max(...mine.map((r) => Number(r.seq))));
+    // Each event carries its statement's rows as stored (the live stream hands them out unread): the
+    // rows as a read returns them, but for the outcome, recorded after the commit.
+    const withoutOutcome = (row: AuditEntryRow) => ({ ...row, duration_ms: null, upstream_status: null, upstream_error: null, completed_at: null });
+    const bySeq = (x: AuditEntryRow, y: AuditEntryRow) => Number(x.seq) - Number(y.seq);
+    expect(announcedRows.filter((r) => r.completed_at !== null)).toEqual([]);
+    expect(announcedRows.sort(bySeq).map(withoutOutcome)).toEqual([...mine].sort(bySeq).map(withoutOutcome));
     // Batch sizes on /metrics: every entry counted in an INSERT, every outcome in an UPDATE.
     const metrics = await (await fetch(`${w.baseUrl}/metrics`)).text();
     expect(Number(/wicket_audit_batch_rows_sum (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(n);

@@ -195,8 +195,10 @@ describe('live audit stream: exact under concurrency', () => {
               decision: (w + i) % 2 === 0 ? 'DENY' : 'ALLOW',
             };
           });
-          // Half the writers wake readers in process, like the proxy; the others rely on NOTIFY/catch-up.
-          await writeAuditEntries(writerDb, w % 2 === 0 ? t.app.core : null, rows);
+          // Half the writers wake readers in process, like the proxy (with their rows, which groups are
+          // handed without a read when the statements of a pass all sent theirs); the others rely on
+          // NOTIFY/catch-up.
+          await writeAuditEntries(writerDb, w % 2 === 0 ? t.app.core : null, rows, 'rows');
           written += size;
         }
       }),

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@wicket/core';
+import { createLogger, encodeAuditCursor } from '@wicket/core';
 import { repo, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -12,6 +12,19 @@ import { openWsClient, subscribeWs, waitFor, writeAuditEntries, type WsClientHan
  * every seq in between is accounted for; and the feed's own queries never take more than a few of the
  * pool's connections, however many subscribers catch up at once.
  */
+/** Every field of an entry. */
+const FULL = /* GraphQL */ `
+  subscription Full($filter: AuditFilter, $after: String) {
+    auditEntryAdded(filter: $filter, after: $after) {
+      cursor
+      node {
+        id timestamp agentId agentName memberId memberName memberKeyId sessionId service tool action resource callerIp toolArgs
+        decision reason policyId matchedPolicyIds matchedPolicyNames matchedPolicies { id key name version effect } principal durationMs upstreamStatus upstreamError
+      }
+    }
+  }
+`;
+
 describe('live audit stream: wake-ups and reads', () => {
   let t: TestApp;
   /** A server of its own without the periodic catch-up: only the events (and NOTIFY) wake its readers. */
@@ -158,6 +171,68 @@ describe('live audit stream: wake-ups and reads', () => {
     expect(feed().sharedReads).toBeGreaterThan(shared0);
     expect(feed().sharedGroupPasses - passes0).toBeGreaterThanOrEqual(cases.length);
     for (const s of subs) s.stop();
+    await waitFor(() => feed().subscribers === 0, 10_000, 'released');
+  });
+
+  it('statements that send their rows are handed out without a read; a statement that did not say what it holds is read', async () => {
+    const erin = await t.f.accountWithToken();
+    const erinAgent = await t.f.agent({ name: 'erin-bot', owner: erin.account });
+    const member = await t.f.member({ agentId: erinAgent.id, account: (await t.f.accountWithToken()).account });
+    const socket = await client(erin.token);
+    // An entry before the subscribers, so that a cursor exists to replay from.
+    await writeAuditEntries(t.testDb.database, null, [{ agent_id: erinAgent.id, agent_name: erinAgent.name }]);
+    // Sharable groups (equality filters) only: every one of them can be served from the rows.
+    const filters = [{}, { result: 'DENY' }, { service: 'slack' }, { member: member.id }, { agentId: erinAgent.id, result: 'ALLOW' }];
+    const subs = filters.map((filter) => subscribeWs(socket.client, { filter }));
+    // And every field of the entry, in the same group as the first.
+    const full = subscribeWs(socket.client, {}, FULL);
+    await waitFor(() => subs.some((x) => x.errors.length > 0) || (feed().subscribers === filters.length + 1 && feed().live === filters.length + 1), 10_000, 'subscribers live');
+    expect(subs.flatMap((x) => x.errors).concat(full.errors)).toEqual([]);
+    const before = await app.core.audit.latestSeq();
+    const row = (i: number): Partial<NewAuditEntryRow> => ({
+      agent_id: erinAgent.id,
+      agent_name: erinAgent.name,
+      member_id: i % 3 ? member.id : null,
+      decision: i % 4 ? 'ALLOW' : 'DENY',
+      service: i % 5 ? 'github' : 'slack',
+      // Keys in an order jsonb does not keep: what is handed out is what is stored.
+      tool_args: { zeta: i, alpha: { b: 'x', a: [1, 2.5, null] } },
+      caller_ip: i % 2 ? '2001:db8:0:0:0:0:0:1' : '10.0.0.7',
+    });
+    const expected = async () =>
+      Promise.all(filters.map(async (filter) => (await app.core.audit.listCommittedAfter(await app.core.access(await viewerOf(erin.token)), app.core.audit.parseFilter(filter), before, 500)).map((e) => e.id)));
+
+    const s0 = feed();
+    for (let k = 0; k < 6; k++) await writeAuditEntries(t.testDb.database, app.core, Array.from({ length: 5 }, (_, i) => row(k * 5 + i)), 'rows');
+    let want = await expected();
+    await waitFor(() => subs.every((s, i) => s.events.length >= want[i].length), 10_000, 'deliveries from the announced rows');
+    for (const [i, s] of subs.entries()) expect(s.events.map((e) => e.node.id), JSON.stringify(filters[i])).toEqual(want[i]);
+    const s1 = feed();
+    expect(s1.memoryPasses).toBeGreaterThan(s0.memoryPasses);
+    expect(s1.memoryGroupPasses - s0.memoryGroupPasses).toBeGreaterThanOrEqual(filters.length);
+    expect(s1.groupReads).toBe(s0.groupReads);
+    expect(s1.sharedReads).toBe(s0.sharedReads);
+    // The entries as handed out are, to the byte, the entries as read from the table: a second subscriber
+    // replaying from a cursor before them (every field, arguments and caller IP included).
+    const marker = await t.testDb.database.db.selectFrom('audit_entries').select(['seq', 'timestamp', 'id']).where('seq', '=', before).executeTakeFirstOrThrow();
+    const replay = subscribeWs(socket.client, { after: encodeAuditCursor({ seq: Number(marker.seq), timestamp: new Date(marker.timestamp), id: marker.id }) }, FULL);
+    await waitFor(() => replay.events.length >= want[0].length, 10_000, 'the replay');
+    expect(replay.events.slice(0, want[0].length)).toEqual(full.events);
+    replay.stop();
+
+    // A statement that announced nothing, between two that sent their rows: that pass reads the table.
+    const mark = await app.core.audit.latestSeq();
+    await writeAuditEntries(t.testDb.database, app.core, [row(100), row(101)], 'rows');
+    await waitFor(() => subs[0].events.length >= want[0].length + 2, 10_000, 'the first statement');
+    await writeAuditEntries(t.testDb.database, null, [row(102), row(103)]);
+    await writeAuditEntries(t.testDb.database, app.core, [row(104), row(105)], 'rows');
+    want = await expected();
+    await waitFor(() => subs.every((s, i) => s.events.length >= want[i].length), 10_000, 'deliveries after the silent statement');
+    for (const [i, s] of subs.entries()) expect(s.events.map((e) => e.node.id), JSON.stringify(filters[i])).toEqual(want[i]);
+    expect(await app.core.audit.latestSeq()).toBeGreaterThan(mark);
+    const s2 = feed();
+    expect(s2.sharedReads - s1.sharedReads + s2.groupReads - s1.groupReads).toBeGreaterThan(0);
+    for (const s of [...subs, full]) s.stop();
     await waitFor(() => feed().subscribers === 0, 10_000, 'released');
   });
 

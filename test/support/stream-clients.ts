@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { repo, type Database, type NewAuditEntryRow } from '@wicket/db';
-import { Secrets, type Core } from '@wicket/core';
+import { committedStatement, Secrets, type Core } from '@wicket/core';
 import { TEST_SECRET } from './factories.ts';
 
 /** Live-stream test clients: graphql-ws (with `ws`, Node 20 has no global WebSocket) and SSE. */
@@ -186,10 +186,12 @@ export async function sessionCookie(database: Database, accountId: string): Prom
 }
 
 /**
- * Writes entries the way the proxy does: one insert statement (committed on return), then the
- * `audit.committed` event. Pass `core: null` to write without waking anyone (NOTIFY/catch-up only).
+ * Writes entries in one insert statement (committed on return), then the `audit.committed` event. Pass
+ * `core: null` to write without waking anyone (NOTIFY/catch-up only). The event says the statement's
+ * max seq only, unless `announce` is 'rows': then, as the proxy's audit writer does, its seq range, its
+ * agents and members and its rows as stored.
  */
-export async function writeAuditEntries(database: Database, core: Core | null, rows: Partial<NewAuditEntryRow>[]): Promise<{ id: string; seq: number }[]> {
+export async function writeAuditEntries(database: Database, core: Core | null, rows: Partial<NewAuditEntryRow>[], announce: 'head' | 'rows' = 'head'): Promise<{ id: string; seq: number }[]> {
   const full = rows.map((r) => ({
     agent_name: 'agent',
     service: 'github',
@@ -199,6 +201,11 @@ export async function writeAuditEntries(database: Database, core: Core | null, r
     tool_args: r.tool_args === undefined ? '{}' : typeof r.tool_args === 'string' ? r.tool_args : JSON.stringify(r.tool_args),
     matched_policies: r.matched_policies === undefined ? '[]' : typeof r.matched_policies === 'string' ? r.matched_policies : JSON.stringify(r.matched_policies),
   })) as NewAuditEntryRow[];
+  if (announce === 'rows') {
+    const stored = await database.db.insertInto('audit_entries').values(full).returningAll().execute();
+    if (core && stored.length) core.events.emit('audit.committed', committedStatement(stored));
+    return stored.map((r) => ({ id: r.id, seq: Number(r.seq) }));
+  }
   const inserted = await repo.insertAuditEntries(database.db, full);
   if (core && inserted.length) core.events.emit('audit.committed', { maxSeq: Math.max(...inserted.map((r) => Number(r.seq))) });
   return inserted.map((r) => ({ id: r.id, seq: Number(r.seq) }));

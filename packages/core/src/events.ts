@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { AuditEntryRow } from '@wicket/db';
 
 /** In-process domain events: they only wake or invalidate; the database stays the source of truth. */
 export interface CoreEvents {
@@ -20,6 +21,12 @@ export interface AuditCommitted {
   minSeq?: number;
   agentIds?: string[];
   memberIds?: string[];
+  /**
+   * Every row of the statement as stored (RETURNING *, as a read returns it), in any order. With them,
+   * and minSeq, agentIds and memberIds, a pass over seqs that such statements cover entirely hands the
+   * rows out without reading the table.
+   */
+  rows?: readonly AuditEntryRow[];
 }
 
 export class CoreEventBus {
@@ -34,4 +41,16 @@ export class CoreEventBus {
     this.emitter.on(name, fn);
     return () => this.emitter.off(name, fn);
   }
+}
+
+/** The event for an insert statement that committed: its seq range, its agents and members, its rows as stored. */
+export function committedStatement(rows: readonly AuditEntryRow[]): AuditCommitted {
+  const seqs = rows.map((r) => Number(r.seq));
+  return {
+    maxSeq: Math.max(...seqs),
+    minSeq: Math.min(...seqs),
+    agentIds: [...new Set(rows.map((r) => r.agent_id))],
+    memberIds: [...new Set(rows.flatMap((r) => (r.member_id ? [r.member_id] : [])))],
+    rows,
+  };
 }

@@ -99,6 +99,9 @@ export interface AuditFeedStats {
   /** Reads shared by several groups (see AuditFeed.tick), and the group passes they served. */
   sharedReads: number;
   sharedGroupPasses: number;
+  /** Passes served from the rows the committed statements announced, without a read (and the group passes they served). */
+  memoryPasses: number;
+  memoryGroupPasses: number;
   notifiesSent: number;
   ticks: number;
   /** Time spent writing stream frames to sockets (reported by the transport), in ms since start. */
@@ -260,6 +263,16 @@ interface Announced {
   max: number;
   agents: string[];
   members: string[];
+  /** The statement's rows as stored, when the writer sent them and the feed kept them (bounded). */
+  rows?: readonly AuditEntryRow[];
+}
+
+/** What the announced batches say about a range of seqs: who its entries concern and, when every batch sent them, its rows. */
+interface KnownRange {
+  agents: Set<string>;
+  members: Set<string>;
+  /** Every entry with a seq in the range, in seq order. */
+  rows?: AuditEntryRow[];
 }
 
 /**
@@ -267,9 +280,10 @@ interface Announced {
  * whole range (each batch's seqs [min, max] are its own: statements draw them under the audit lock);
  * undefined when any seq in it may come from elsewhere (another instance, a writer that did not say).
  */
-function knownRange(batches: Announced[], from: number, to: number): { agents: Set<string>; members: Set<string> } | undefined {
+function knownRange(batches: Announced[], from: number, to: number): KnownRange | undefined {
   const agents = new Set<string>();
   const members = new Set<string>();
+  let rows: AuditEntryRow[] | undefined = [];
   let covered = from;
   for (const b of [...batches].sort((x, y) => x.min - y.min)) {
     if (b.max <= from) continue;
@@ -277,8 +291,11 @@ function knownRange(batches: Announced[], from: number, to: number): { agents: S
     covered = Math.max(covered, b.max);
     for (const a of b.agents) agents.add(a);
     for (const m of b.members) members.add(m);
+    if (!b.rows) rows = undefined;
+    else if (rows) for (const row of b.rows) if (Number(row.seq) > from && Number(row.seq) <= to) rows.push(row);
   }
-  return covered >= to ? { agents, members } : undefined;
+  if (covered < to) return undefined;
+  return { agents, members, rows: rows?.sort((x, y) => Number(x.seq) - Number(y.seq)) };
 }
 
 class Group {
@@ -754,6 +771,8 @@ export class AuditFeed {
   private committedHint = 0;
   /** Batches announced by `audit.committed` since the last pass (bounded: see onCommitted). */
   private announced: Announced[] = [];
+  /** Rows held in `announced` (bounded by batchSize). */
+  private announcedRows = 0;
   private readonly reads: Limiter;
   private latest: Promise<number> | undefined;
   private ticking: Promise<void> | undefined;
@@ -785,7 +804,7 @@ export class AuditFeed {
   private readonly budgetCapMs: number;
   private lastCommitAt = -Infinity;
   private readonly frameCostMs: number;
-  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, budgetedRuns: 0, freeRuns: 0, pushed: 0 };
+  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, memoryPasses: 0, memoryGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, budgetedRuns: 0, freeRuns: 0, pushed: 0 };
   private readonly coalesceDuty: number;
   private readonly maxCoalesceMs: number;
   private readonly sliceMs: number;
@@ -1208,6 +1227,7 @@ export class AuditFeed {
   private async tick(): Promise<void> {
     if (this.groups.size === 0) {
       this.announced = [];
+      this.announcedRows = 0;
       return;
     }
     this.counters.ticks++;
@@ -1222,6 +1242,7 @@ export class AuditFeed {
       // Taken after the head: batches announced meanwhile can only account for more of the range.
       const announced = this.announced;
       this.announced = [];
+      this.announcedRows = 0;
       // A group that had read everything up to the previous head, and can see none of the agents and
       // members of what committed since (when that is known for every seq in between), moves on
       // without a read. Passes do not overlap, so no reader of this group is in flight here.
@@ -1235,7 +1256,7 @@ export class AuditFeed {
         }
       }
       let pending = [...this.groups.values()].filter((g) => g.position < this.head && g.live.size > 0);
-      pending = await this.readShared(pending, previous, this.head);
+      pending = await this.readShared(pending, previous, this.head, known?.rows);
       // A few readers at a time: the connection pool also serves the proxy's writes.
       const worker = async () => {
         for (let g = pending.shift(); g; g = pending.shift()) await g.pump(this.head);
@@ -1254,31 +1275,41 @@ export class AuditFeed {
    * would scan it ten times. When the range holds a full batch or more, the groups read on their own
    * (in batches, with backpressure). Returns the groups still to read.
    */
-  private async readShared(pending: Group[], previous: number, head: number): Promise<Group[]> {
+  private async readShared(pending: Group[], previous: number, head: number, announcedRows?: AuditEntryRow[]): Promise<Group[]> {
     // A group whose members are backed up reads no further for now (Group.read says so).
     const shared = pending.filter((g) => g.position === previous && g.sharable && !g.backedUp());
-    if (shared.length < 2) return pending;
-    const owners = new Set<string>();
-    const members = new Set<string>();
-    for (const g of shared) {
-      for (const a of g.visibility.owner) owners.add(a);
-      for (const m of g.visibility.members) members.add(m);
-    }
-    this.counters.sharedReads++;
-    const rows = await this.reads.run(async () => {
-      const started = performance.now();
-      try {
-        return await repo.listAuditEntriesAfterSeq(this.deps.database.db, {
-          scope: { ownerAgentIds: [...owners], memberIds: [...members] },
-          criteria: {},
-          afterSeq: previous,
-          limit: this.batchSize,
-          throughSeq: head,
-        });
-      } finally {
-        this.passFixedMs += performance.now() - started;
+    // The committed statements sent every row of (previous, head]: no read at all, even for one group.
+    // After a turn of the event loop: the event fires in the writer's commit path, whose calls go first.
+    const fromMemory = announcedRows !== undefined && announcedRows.length < this.batchSize;
+    if (shared.length === 0 || (shared.length < 2 && !fromMemory)) return pending;
+    let rows: AuditEntryRow[];
+    if (fromMemory) {
+      this.counters.memoryPasses++;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      rows = announcedRows;
+    } else {
+      const owners = new Set<string>();
+      const members = new Set<string>();
+      for (const g of shared) {
+        for (const a of g.visibility.owner) owners.add(a);
+        for (const m of g.visibility.members) members.add(m);
       }
-    });
+      this.counters.sharedReads++;
+      rows = await this.reads.run(async () => {
+        const started = performance.now();
+        try {
+          return await repo.listAuditEntriesAfterSeq(this.deps.database.db, {
+            scope: { ownerAgentIds: [...owners], memberIds: [...members] },
+            criteria: {},
+            afterSeq: previous,
+            limit: this.batchSize,
+            throughSeq: head,
+          });
+        } finally {
+          this.passFixedMs += performance.now() - started;
+        }
+      });
+    }
     if (rows.length >= this.batchSize) return pending;
     const served = new Set<Group>();
     for (const [i, g] of shared.entries()) {
@@ -1289,7 +1320,7 @@ export class AuditFeed {
       if (g.position !== previous || g.live.size === 0) continue;
       await g.deliverShared(rows, head);
       served.add(g);
-      this.counters.sharedGroupPasses++;
+      this.counters[fromMemory ? 'memoryGroupPasses' : 'sharedGroupPasses']++;
     }
     return pending.filter((g) => !served.has(g));
   }
@@ -1299,8 +1330,11 @@ export class AuditFeed {
     this.lastCommitAt = performance.now();
     if (maxSeq > this.committedHint) this.committedHint = maxSeq;
     // Without all of minSeq, agentIds and memberIds the batch's seqs stay unknown, and every group reads.
+    // Its rows are kept up to a batch's worth per pass (a pass over more reads in batches anyway).
     if (minSeq !== undefined && agentIds && memberIds && this.announced.length < 10_000) {
-      this.announced.push({ min: minSeq, max: maxSeq, agents: agentIds.map((a) => a.toLowerCase()), members: memberIds.map((m) => m.toLowerCase()) });
+      const rows = batch.rows && this.announcedRows + batch.rows.length <= this.batchSize ? batch.rows : undefined;
+      if (rows) this.announcedRows += rows.length;
+      this.announced.push({ min: minSeq, max: maxSeq, agents: agentIds.map((a) => a.toLowerCase()), members: memberIds.map((m) => m.toLowerCase()), rows });
     }
     this.requestTick();
     // Other instances learn of it by NOTIFY, sent after the commit (the event fires after it) and

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
-import { repo, type AuditEntryInsert, type DB } from '@wicket/db';
+import { repo, type AuditEntryInsert, type AuditEntryRow, type DB } from '@wicket/db';
 import { UnavailableError } from '../errors.ts';
-import type { CoreEventBus } from '../events.ts';
+import { committedStatement, type CoreEventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 
 /** A row to insert (every column); the id is chosen by the caller so each waiter can find its own row in the batch. */
@@ -172,7 +172,7 @@ export class AuditWriter {
 
   private async insertBatch(batch: Waiter[]): Promise<void> {
     const started = performance.now();
-    let committed: CommittedEntry[];
+    let committed: AuditEntryRow[];
     try {
       committed = await repo.insertAuditEntryBatch(this.db, batch.map((w) => w.row));
     } catch (error) {
@@ -203,9 +203,9 @@ export class AuditWriter {
       }
       this.settle(waiter, normalised);
     }
-    // The batch's seq range and who it concerns: live-stream readers that can see none of it skip it.
-    const rows = batch.flatMap((w) => (byId.has(w.row.id) ? [w.row] : []));
-    if (maxSeq > 0) this.events.emit('audit.committed', { maxSeq, minSeq: Math.min(...committed.map((c) => Number(c.seq))), agentIds: [...new Set(rows.map((r) => r.agent_id))], memberIds: [...new Set(rows.flatMap((r) => (r.member_id ? [r.member_id] : [])))] });
+    // The batch's seq range, who it concerns and its rows: live-stream readers that can see none of it
+    // skip it, the others are handed its rows without reading them.
+    if (maxSeq > 0) this.events.emit('audit.committed', committedStatement(committed));
   }
 
   private async drainOutcomes(): Promise<void> {

@@ -208,14 +208,15 @@ const INSERT_BATCH_SQL = preparedText(
      action, resource, caller_ip, tool_args, decision, reason, policy_id, matched_policy_ids::uuid[], matched_policies, principal, duration_ms, completed_at
    from v left join g using (guard_digest, guard_service, guard_tool)
    where v.guard_fingerprint is null or v.guard_fingerprint = g.fingerprint
-   returning id, seq, timestamp`,
+   returning *`,
 );
 
 /**
- * The proxy's group commit: many complete rows in one statement (one transaction), their seqs returned.
- * Rows with a `guard` that no longer holds are not written and not returned.
+ * The proxy's group commit: many complete rows in one statement (one transaction), returned as stored
+ * (every column, as a read would return them: the live stream hands them out without reading them
+ * again). Rows with a `guard` that no longer holds are not written and not returned.
  */
-export async function insertAuditEntryBatch(db: Db, rows: readonly AuditEntryInsert[]): Promise<{ id: string; seq: number; timestamp: Date }[]> {
+export async function insertAuditEntryBatch(db: Db, rows: readonly AuditEntryInsert[]): Promise<AuditEntryRow[]> {
   if (rows.length === 0) return [];
   const column = <T>(pick: (r: AuditEntryInsert) => T) => rows.map(pick);
   const params = [
@@ -246,7 +247,7 @@ export async function insertAuditEntryBatch(db: Db, rows: readonly AuditEntryIns
     column((r) => r.guard?.tool ?? null),
     column((r) => r.guard?.fingerprint ?? null),
   ];
-  const result = await db.executeQuery<{ id: string; seq: number; timestamp: Date }>(CompiledQuery.raw(INSERT_BATCH_SQL, params));
+  const result = await db.executeQuery<AuditEntryRow>(CompiledQuery.raw(INSERT_BATCH_SQL, params));
   return result.rows;
 }
 
