@@ -258,7 +258,7 @@ function leanStream(wrapped: AsyncGenerator<unknown>, lean: LeanSource, socket: 
         at = writeHeader(buf, at, prefix.length + payload.length + 1);
         at += prefix.copy(buf, at);
         at += payload.copy(buf, at);
-        buf[at++] = 0x7d; // }
+        at += CLOSE_BRACE.copy(buf, at);
       }
       raw.write(buf, resume);
     },

@@ -1287,29 +1287,7 @@ export class AuditFeed {
       this.counters.memoryPasses++;
       await new Promise<void>((resolve) => setImmediate(resolve));
       rows = announcedRows;
-    } else {
-      const owners = new Set<string>();
-      const members = new Set<string>();
-      for (const g of shared) {
-        for (const a of g.visibility.owner) owners.add(a);
-        for (const m of g.visibility.members) members.add(m);
-      }
-      this.counters.sharedReads++;
-      rows = await this.reads.run(async () => {
-        const started = performance.now();
-        try {
-          return await repo.listAuditEntriesAfterSeq(this.deps.database.db, {
-            scope: { ownerAgentIds: [...owners], memberIds: [...members] },
-            criteria: {},
-            afterSeq: previous,
-            limit: this.batchSize,
-            throughSeq: head,
-          });
-        } finally {
-          this.passFixedMs += performance.now() - started;
-        }
-      });
-    }
+    } else rows = await this.readForGroups(shared, previous, head);
     if (rows.length >= this.batchSize) return pending;
     const served = new Set<Group>();
     for (const [i, g] of shared.entries()) {
@@ -1323,6 +1301,31 @@ export class AuditFeed {
       this.counters[fromMemory ? 'memoryGroupPasses' : 'sharedGroupPasses']++;
     }
     return pending.filter((g) => !served.has(g));
+  }
+
+  /** One read of (previous, head] over the union of these groups' visibilities, up to a batch. */
+  private readForGroups(groups: Group[], previous: number, head: number): Promise<AuditEntryRow[]> {
+    const owners = new Set<string>();
+    const members = new Set<string>();
+    for (const g of groups) {
+      for (const a of g.visibility.owner) owners.add(a);
+      for (const m of g.visibility.members) members.add(m);
+    }
+    this.counters.sharedReads++;
+    return this.reads.run(async () => {
+      const started = performance.now();
+      try {
+        return await repo.listAuditEntriesAfterSeq(this.deps.database.db, {
+          scope: { ownerAgentIds: [...owners], memberIds: [...members] },
+          criteria: {},
+          afterSeq: previous,
+          limit: this.batchSize,
+          throughSeq: head,
+        });
+      } finally {
+        this.passFixedMs += performance.now() - started;
+      }
+    });
   }
 
   private onCommitted(batch: AuditCommitted): void {
