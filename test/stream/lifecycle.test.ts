@@ -206,6 +206,8 @@ describe('live audit stream: credentials, limits, shutdown and leaks', () => {
     await waitFor(() => subs.every((s) => s.events.length === 10), 10_000, 'deliveries');
     const after = t.app.streamStats().ws!;
     expect(after.executions - before.executions).toBe(10);
+    // ...each by the operation compiled once (graphql-jit), not by graphql-js's execute per event.
+    expect(after.compiledExecutions - before.compiledExecutions).toBe(10);
     expect(after.serializations - before.serializations).toBe(10);
     expect(after.reusedExecutions - before.reusedExecutions).toBe(90);
     for (const s of subs) expect(s.events).toEqual(subs[0].events);

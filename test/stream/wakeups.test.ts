@@ -1,6 +1,8 @@
+import { graphql } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, encodeAuditCursor } from '@wicket/core';
 import { repo, type NewAuditEntryRow } from '@wicket/db';
+import { buildSchema, createGraphContext } from '@wicket/graph';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { TEST_SECRET } from '../support/factories.ts';
@@ -13,15 +15,13 @@ import { openWsClient, subscribeWs, waitFor, writeAuditEntries, type WsClientHan
  * pool's connections, however many subscribers catch up at once.
  */
 /** Every field of an entry. */
+const ENTRY_FIELDS = /* GraphQL */ `
+  id timestamp agentId agentName memberId memberName memberKeyId sessionId service tool action resource callerIp toolArgs
+  decision reason policyId matchedPolicyIds matchedPolicyNames matchedPolicies { id key name version effect } principal durationMs upstreamStatus upstreamError
+`;
 const FULL = /* GraphQL */ `
   subscription Full($filter: AuditFilter, $after: String) {
-    auditEntryAdded(filter: $filter, after: $after) {
-      cursor
-      node {
-        id timestamp agentId agentName memberId memberName memberKeyId sessionId service tool action resource callerIp toolArgs
-        decision reason policyId matchedPolicyIds matchedPolicyNames matchedPolicies { id key name version effect } principal durationMs upstreamStatus upstreamError
-      }
-    }
+    auditEntryAdded(filter: $filter, after: $after) { cursor node { ${ENTRY_FIELDS} } }
   }
 `;
 
@@ -219,6 +219,18 @@ describe('live audit stream: wake-ups and reads', () => {
     await waitFor(() => replay.events.length >= want[0].length, 10_000, 'the replay');
     expect(replay.events.slice(0, want[0].length)).toEqual(full.events);
     replay.stop();
+    // ...and to what graphql-js's own execute makes of the same entries (the stream runs its operation
+    // compiled by graphql-jit): the list query, executed in process, without Yoga.
+    const listed = await graphql({
+      schema: buildSchema(),
+      source: `query($agentId: ID!) { auditEntries(first: 100, filter: { agentId: $agentId }) { edges { cursor node { ${ENTRY_FIELDS} } } } }`,
+      variableValues: { agentId: erinAgent.id },
+      contextValue: createGraphContext(app.core, await viewerOf(erin.token)),
+    });
+    expect(listed.errors).toBeUndefined();
+    const edges = new Map((JSON.parse(JSON.stringify(listed.data)).auditEntries.edges as { node: { id: string } }[]).map((e) => [e.node.id, e]));
+    expect(full.events.length).toBe(want[0].length);
+    expect(full.events).toEqual(full.events.map((e) => edges.get(e.node.id)));
 
     // A statement that announced nothing, between two that sent their rows: that pass reads the table.
     const mark = await app.core.audit.latestSeq();

@@ -6,7 +6,9 @@ import {
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type GraphQLSchema,
 } from 'graphql';
+import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import { FeedSubscription } from '@wicket/core';
 
@@ -30,7 +32,7 @@ const sharedResults = new WeakSet<object>();
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 1;
 
-export const sharedExecutionStats = { executions: 0, reused: 0, serializations: 0 };
+export const sharedExecutionStats = { executions: 0, compiled: 0, reused: 0, serializations: 0 };
 
 /** True for a result object that other subscribers receive as the very same object. */
 export function isSharedResult(result: unknown): result is ExecutionResult {
@@ -99,8 +101,39 @@ function shapeKey(args: ExecutionArgs): string | null {
   return `${docId}|${args.operationName ?? ''}|${JSON.stringify(variables)}`;
 }
 
+const compiledBySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, CompiledQuery | null>>>();
+
+/**
+ * The operation compiled by graphql-jit (as Yoga's other operations are, see yoga.ts), once per schema,
+ * document and operation; null when it cannot be compiled, and graphql-js executes it instead. Its
+ * `query(event)` is what graphql-js's `execute` with the event as root value does (the subscription's
+ * mapping of a source event), without building an execution context, coercing the variables and
+ * collecting the fields again for every event.
+ */
+function compiledFor(args: ExecutionArgs): CompiledQuery | null {
+  let byDocument = compiledBySchema.get(args.schema);
+  if (!byDocument) compiledBySchema.set(args.schema, (byDocument = new WeakMap()));
+  let byOperation = byDocument.get(args.document);
+  if (!byOperation) byDocument.set(args.document, (byOperation = new Map()));
+  const name = args.operationName ?? '';
+  let compiled = byOperation.get(name);
+  if (compiled === undefined) {
+    const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+    compiled = isCompiledQuery(result) ? result : null;
+    byOperation.set(name, compiled);
+  }
+  return compiled;
+}
+
+function executeOn(args: ExecutionArgs, event: unknown): ExecutionResult | Promise<ExecutionResult> {
+  const compiled = compiledFor(args);
+  if (!compiled) return execute({ ...args, rootValue: event });
+  sharedExecutionStats.compiled++;
+  return compiled.query(event, args.contextValue, (args.variableValues ?? {}) as Record<string, unknown>) as ExecutionResult | Promise<ExecutionResult>;
+}
+
 function executeShared(args: ExecutionArgs, key: string, event: unknown): ExecutionResult | Promise<ExecutionResult> {
-  if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+  if (typeof event !== 'object' || event === null) return executeOn(args, event);
   let byShape = resultsByEvent.get(event);
   if (!byShape) resultsByEvent.set(event, (byShape = new Map()));
   const known = byShape.get(key);
@@ -116,7 +149,7 @@ function executeShared(args: ExecutionArgs, key: string, event: unknown): Execut
     byShape.set(key, r);
     return r;
   };
-  const result = execute({ ...args, rootValue: event });
+  const result = executeOn(args, event);
   if (result instanceof Promise) {
     const pending = result.then(mark);
     byShape.set(key, pending);

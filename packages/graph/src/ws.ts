@@ -40,6 +40,8 @@ export interface GraphqlWsStats {
   subscriptions: number;
   /** auditEntryAdded results executed / reused from another subscriber of the same group. */
   executions: number;
+  /** ...of which by the operation compiled once (graphql-jit) rather than graphql-js's execute. */
+  compiledExecutions: number;
   reusedExecutions: number;
   /** Payloads serialised for shared results (once each, however many sockets receive them). */
   serializations: number;
@@ -503,6 +505,7 @@ export function attachGraphqlWs(server: Server, options: GraphqlWsOptions): Grap
         accounts: connections.open.size,
         subscriptions,
         executions: sharedExecutionStats.executions,
+        compiledExecutions: sharedExecutionStats.compiled,
         reusedExecutions: sharedExecutionStats.reused,
         serializations: sharedExecutionStats.serializations,
       };
