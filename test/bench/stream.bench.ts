@@ -16,6 +16,9 @@
  *   npx tsx test/bench/stream.bench.ts [--seconds 10] [--rate 200]
  *     [--only memory,latency,reach,throughput,burst,cycles] [--scenario 1,2,3]   (subsets, for iterating)
  *     [--rounds 3] [--segment-seconds 4] [--writers 8]                             (throughput)
+ *     [--writer single|proxy]   single (default): each writer a closed loop of single-row inserts, its
+ *                               own transaction each; proxy: that many concurrent callers through one
+ *                               AuditWriter, the proxy's group commit (what POST /mcp writes with)
  *   BENCH_PROFILE=DIR writes a CPU profile of the server process for each throughput segment to DIR;
  *   BENCH_STREAM='{"maxCoalesceMs":50}' overrides the feed's options (AppConfig.stream).
  *   Diagnostics: BENCH_PGSAMPLE=1 samples where the writers' PostgreSQL backends are (waiting for the
@@ -38,7 +41,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
-import { committedStatement, createLogger, Secrets, suffixOf } from '@wicket/core';
+import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, type AuditRowToWrite } from '@wicket/core';
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { percentile } from './support/measure.ts';
@@ -248,7 +251,7 @@ class Clients {
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
+    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, writer: { type: 'string', default: 'single' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
   });
   const run = (section: string) => !args.only || args.only.split(',').includes(section);
   const SECONDS = Number(args.seconds);
@@ -539,6 +542,37 @@ async function main(): Promise<void> {
     // drift (table growth, autovacuum, other load on the VM) does not count for or against the stream.
     if (run('throughput')) {
       const WRITERS = Number(args.writers);
+      // --writer proxy: the callers share one AuditWriter, as the proxy's calls do (it emits audit.committed
+      // with the batch's rows itself); --writer single: each writer inserts one row per transaction.
+      const groupWriter = args.writer === 'proxy' ? new AuditWriter(db, core.events, createLogger({ level: 'silent' })) : undefined;
+      const fullRow = (): AuditRowToWrite => {
+        const r = row() as Record<string, unknown>;
+        return {
+          id: randomUUID(),
+          timestamp: new Date(),
+          agent_id: r.agent_id as string,
+          agent_name: r.agent_name as string,
+          member_id: null,
+          member_name: '',
+          member_key_id: null,
+          session_id: null,
+          service: r.service as string,
+          tool: r.tool as string,
+          action: '',
+          resource: '',
+          caller_ip: null,
+          tool_args: r.tool_args as string,
+          decision: r.decision as 'ALLOW' | 'DENY',
+          reason: r.reason as string,
+          policy_id: null,
+          matched_policy_ids: [],
+          matched_policies: '[]',
+          principal: '',
+          duration_ms: null,
+          completed_at: null,
+        };
+      };
+      const writeForThroughput = groupWriter ? () => groupWriter.write(fullRow()) : () => writeOne();
       const profileDir = process.env.BENCH_PROFILE;
       const profiler = profileDir ? await startProfiler() : undefined;
       const clientCpu = async () => (await clients!.ask<{ cpuMs: number }>({ cmd: 'counts' })).cpuMs;
@@ -606,7 +640,7 @@ async function main(): Promise<void> {
         await Promise.all(
           Array.from({ length: WRITERS }, async () => {
             while (performance.now() < until) {
-              await writeOne();
+              await writeForThroughput();
               count++;
             }
           }),
@@ -684,7 +718,11 @@ async function main(): Promise<void> {
       const pctOf = (v: number) => `${(v * 100).toFixed(0)} %`;
       const line = (r: Measured) =>
         `CPU server ${pctOf(r.serverCpu)}, PostgreSQL ${pctOf(r.postgres)}, clients ${pctOf(r.clientCpu)}, other ${pctOf(Math.max(0, r.machine - r.serverCpu - r.postgres - r.clientCpu))} (machine ${pctOf(r.machine)} of ${cpus * 100} %); loop delay mean ${r.loopMean.toFixed(1)} ms, p99 ${r.loopP99.toFixed(1)} ms, busy ${pctOf(r.elu)}; ${Math.round(r.socketWrites).toLocaleString('en-US')} socket writes/s; ${Math.round(r.ticks)} read passes/s (window ${r.coalesceMs.toFixed(0)} ms; stream socket writes take ${pctOf(r.socketWriteBusy)} of the time), ${Math.round(r.groupReads)} group reads/s`;
-      print(`\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`);
+      print(
+        groupWriter
+          ? `\nAudit write throughput: ${WRITERS} callers as fast as they go through one AuditWriter (the proxy's group commit), ${SEG} s segments,`
+          : `\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`,
+      );
       print(`stream off and on alternating (${ROUNDS} rounds per row); each "on" is divided by the mean of the two "off" segments around it`);
       const median = (xs: number[]) => percentile(xs, 50);
       for (const { s, rounds } of results) {
@@ -701,6 +739,7 @@ async function main(): Promise<void> {
       }
       print(`  first stream-off segment: ${Math.round(results[0]?.rounds[0]?.before.rate ?? off.rate).toLocaleString('en-US')} entries/s; ${line(results[0]?.rounds[0]?.before ?? off)}`);
       await profiler?.close();
+      await groupWriter?.close();
     }
 
     // --- a burst of 10,000 entries at once --------------------------------------------------------------
