@@ -44,6 +44,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, type AuditRowToWrite } from '@wicket/core';
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
+import { auditRowToWrite } from '../support/factories.ts';
 import { percentile } from './support/measure.ts';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -547,30 +548,13 @@ async function main(): Promise<void> {
       const groupWriter = args.writer === 'proxy' ? new AuditWriter(db, core.events, createLogger({ level: 'silent' })) : undefined;
       const fullRow = (): AuditRowToWrite => {
         const r = row() as Record<string, unknown>;
-        return {
-          id: randomUUID(),
-          timestamp: new Date(),
-          agent_id: r.agent_id as string,
-          agent_name: r.agent_name as string,
-          member_id: null,
-          member_name: '',
-          member_key_id: null,
-          session_id: null,
+        return auditRowToWrite({ id: r.agent_id as string, name: r.agent_name as string }, {
           service: r.service as string,
           tool: r.tool as string,
-          action: '',
-          resource: '',
-          caller_ip: null,
           tool_args: r.tool_args as string,
           decision: r.decision as 'ALLOW' | 'DENY',
           reason: r.reason as string,
-          policy_id: null,
-          matched_policy_ids: [],
-          matched_policies: '[]',
-          principal: '',
-          duration_ms: null,
-          completed_at: null,
-        };
+        });
       };
       const writeForThroughput = groupWriter ? () => groupWriter.write(fullRow()) : () => writeOne();
       const profileDir = process.env.BENCH_PROFILE;

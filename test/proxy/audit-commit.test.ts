@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { AuditWriter } from '@wicket/core';
 import { repo, type AuditEntryInsert, type AuditEntryRow } from '@wicket/db';
+import { auditRowToWrite } from '../support/factories.ts';
 import { PROBE, startProxyWorld, type CallerSetup, type ProxyWorld } from './harness.ts';
 
 // Spec §4: the entry is committed before the upstream is called (checked BY the upstream, reading the
@@ -93,31 +94,7 @@ describe('audit entries are committed before forwarding', () => {
   });
 
   /** A complete row as the proxy writes it, with `over` replacing some columns. */
-  const fullRow = (over: Partial<AuditEntryInsert> = {}): AuditEntryInsert => ({
-    id: randomUUID(),
-    timestamp: new Date(),
-    agent_id: direct.agent.id,
-    agent_name: direct.agent.name,
-    member_id: null,
-    member_name: '',
-    member_key_id: null,
-    session_id: null,
-    service: 'github',
-    tool: 'list_repositories',
-    action: '',
-    resource: '',
-    caller_ip: null,
-    tool_args: '{}',
-    decision: 'ALLOW',
-    reason: '',
-    policy_id: null,
-    matched_policy_ids: [],
-    matched_policies: '[]',
-    principal: '',
-    duration_ms: null,
-    completed_at: null,
-    ...over,
-  });
+  const fullRow = (over: Partial<AuditEntryInsert> = {}): AuditEntryInsert => auditRowToWrite(direct.agent, over);
 
   it('the batch INSERT (one array per column) stores every column of every row exactly, whatever the text', async () => {
     const writer = new AuditWriter(w.db, w.core.events, w.core.logger);

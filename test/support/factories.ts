@@ -1,8 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { repo, type Database, type NewAuditEntryRow } from '@wicket/db';
+import { repo, type AuditEntryInsert, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { Secrets, suffixOf } from '@wicket/core';
 
 export const TEST_SECRET = 'test-server-secret-0123456789abcdef';
+
+/** A complete audit row as the proxy's AuditWriter takes it (every column), with `over` replacing some. */
+export function auditRowToWrite(agent: { id: string; name: string }, over: Partial<AuditEntryInsert> = {}): AuditEntryInsert {
+  return {
+    id: randomUUID(),
+    timestamp: new Date(),
+    agent_id: agent.id,
+    agent_name: agent.name,
+    member_id: null,
+    member_name: '',
+    member_key_id: null,
+    session_id: null,
+    service: 'github',
+    tool: 'list_repositories',
+    action: '',
+    resource: '',
+    caller_ip: null,
+    tool_args: '{}',
+    decision: 'ALLOW',
+    reason: '',
+    policy_id: null,
+    matched_policy_ids: [],
+    matched_policies: '[]',
+    principal: '',
+    duration_ms: null,
+    completed_at: null,
+    ...over,
+  };
+}
 const secrets = new Secrets(TEST_SECRET);
 
 /** Builds rows straight in the database, the way the product would have stored them. */
