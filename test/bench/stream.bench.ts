@@ -255,6 +255,7 @@ async function main(): Promise<void> {
     options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, writer: { type: 'string', default: 'single' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
   });
   const run = (section: string) => !args.only || args.only.split(',').includes(section);
+  if (args.writer !== 'single' && args.writer !== 'proxy') throw new Error(`--writer must be single or proxy, not "${args.writer}"`);
   const SECONDS = Number(args.seconds);
   const RATE = Number(args.rate);
   setFlagsFromString('--expose-gc');
