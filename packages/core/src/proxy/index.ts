@@ -1,3 +1,4 @@
 export * from './audit-writer.ts';
+export * from './audit-writer-thread.ts';
 export * from './proxy.service.ts';
 export * from './rate-limiter.ts';
