@@ -4,7 +4,6 @@
  *   npx tsx test/bench/proxy.bench.ts            # against postgres://postgres@127.0.0.1:5432 (BENCH_DATABASE_URL)
  *   BENCH_SECONDS=2 npx tsx test/bench/proxy.bench.ts   # shorter runs
  *   BENCH_UPSTREAM=json|sse                             # the SDK demo upstream instead of the lean one
- *   BENCH_AUDIT_THREAD=0                                # the audit writer on the server's thread, not its own
  *   BENCH_ONLY=single|64|offered  BENCH_PROFILE=DIR     # profiling runs (CPU profiles of the server); offered:
  *                                                       # 1,000 calls/s, with the slowest calls placed in time
  *
@@ -155,9 +154,7 @@ async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
       });
     }
   });
-  // BENCH_AUDIT_THREAD=0: the audit writer on the server's thread (the default on PostgreSQL is a thread of its own).
-  const auditThread = process.env.BENCH_AUDIT_THREAD !== '0';
-  const app = buildApp({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET, proxy: { rateLimit: false, forwarder, auditThread } });
+  const app = buildApp({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET, proxy: { rateLimit: false, forwarder } });
   const { url } = await app.start(0);
   answerCpuQueries();
   process.send!({ url });

@@ -16,11 +16,9 @@
  *   npx tsx test/bench/stream.bench.ts [--seconds 10] [--rate 200]
  *     [--only memory,latency,reach,throughput,burst,cycles] [--scenario 1,2,3]   (subsets, for iterating)
  *     [--rounds 3] [--segment-seconds 4] [--writers 8]                             (throughput)
- *     [--writer single|proxy|inline]  single (default): each writer a closed loop of single-row inserts,
- *                               its own transaction each; proxy: that many concurrent callers through the
- *                               proxy's own audit writer (what POST /mcp writes with: on PostgreSQL the
- *                               group commit on a thread of its own); inline: through one AuditWriter on
- *                               the server's thread (the proxy's writer before it had a thread)
+ *     [--writer single|proxy]   single (default): each writer a closed loop of single-row inserts, its
+ *                               own transaction each; proxy: that many concurrent callers through one
+ *                               AuditWriter, the proxy's group commit (what POST /mcp writes with)
  *   BENCH_PROFILE=DIR writes a CPU profile of the server process for each throughput segment to DIR;
  *   BENCH_STREAM='{"maxCoalesceMs":50}' overrides the feed's options (AppConfig.stream).
  *   Diagnostics: BENCH_PGSAMPLE=1 samples where the writers' PostgreSQL backends are (waiting for the
@@ -43,7 +41,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
-import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, ThreadAuditWriter, type AuditEntryWriter, type AuditRowToWrite } from '@wicket/core';
+import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, type AuditRowToWrite } from '@wicket/core';
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { auditRowToWrite } from '../support/factories.ts';
@@ -257,7 +255,7 @@ async function main(): Promise<void> {
     options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, writer: { type: 'string', default: 'single' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
   });
   const run = (section: string) => !args.only || args.only.split(',').includes(section);
-  if (!['single', 'proxy', 'inline'].includes(args.writer!)) throw new Error(`--writer must be single, proxy or inline, not "${args.writer}"`);
+  if (args.writer !== 'single' && args.writer !== 'proxy') throw new Error(`--writer must be single or proxy, not "${args.writer}"`);
   const SECONDS = Number(args.seconds);
   const RATE = Number(args.rate);
   setFlagsFromString('--expose-gc');
@@ -546,12 +544,9 @@ async function main(): Promise<void> {
     // drift (table growth, autovacuum, other load on the VM) does not count for or against the stream.
     if (run('throughput')) {
       const WRITERS = Number(args.writers);
-      // --writer proxy: the callers share the proxy's own audit writer (app.proxy.service.writer: on
-      // PostgreSQL the group commit on a thread of its own), as the proxy's calls do; it emits
-      // audit.committed with the batch's rows itself. --writer inline: one AuditWriter on this thread (the
-      // proxy's writer before it had a thread). --writer single: each writer inserts one row per transaction.
-      const groupWriter: AuditEntryWriter | undefined =
-        args.writer === 'proxy' ? app.proxy.service.writer : args.writer === 'inline' ? new AuditWriter(db, core.events, createLogger({ level: 'silent' })) : undefined;
+      // --writer proxy: the callers share one AuditWriter, as the proxy's calls do (it emits audit.committed
+      // with the batch's rows itself); --writer single: each writer inserts one row per transaction.
+      const groupWriter = args.writer === 'proxy' ? new AuditWriter(db, core.events, createLogger({ level: 'silent' })) : undefined;
       const fullRow = (): AuditRowToWrite => {
         const r = row() as Record<string, unknown>;
         return auditRowToWrite({ id: r.agent_id as string, name: r.agent_name as string }, {
@@ -709,11 +704,9 @@ async function main(): Promise<void> {
       const line = (r: Measured) =>
         `CPU server ${pctOf(r.serverCpu)}, PostgreSQL ${pctOf(r.postgres)}, clients ${pctOf(r.clientCpu)}, other ${pctOf(Math.max(0, r.machine - r.serverCpu - r.postgres - r.clientCpu))} (machine ${pctOf(r.machine)} of ${cpus * 100} %); loop delay mean ${r.loopMean.toFixed(1)} ms, p99 ${r.loopP99.toFixed(1)} ms, busy ${pctOf(r.elu)}; ${Math.round(r.socketWrites).toLocaleString('en-US')} socket writes/s; ${Math.round(r.ticks)} read passes/s (window ${r.coalesceMs.toFixed(0)} ms; stream socket writes take ${pctOf(r.socketWriteBusy)} of the time), ${Math.round(r.groupReads)} group reads/s`;
       print(
-        args.writer === 'proxy'
-          ? `\nAudit write throughput: ${WRITERS} callers as fast as they go through the proxy's audit writer (${groupWriter instanceof ThreadAuditWriter ? 'group commit on its own thread; "CPU server" includes it' : 'group commit on the server thread'}), ${SEG} s segments,`
-          : groupWriter
-            ? `\nAudit write throughput: ${WRITERS} callers as fast as they go through one AuditWriter on the server thread (the proxy's group commit before it had a thread), ${SEG} s segments,`
-            : `\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`,
+        groupWriter
+          ? `\nAudit write throughput: ${WRITERS} callers as fast as they go through one AuditWriter (the proxy's group commit), ${SEG} s segments,`
+          : `\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`,
       );
       print(`stream off and on alternating (${ROUNDS} rounds per row); each "on" is divided by the mean of the two "off" segments around it`);
       const median = (xs: number[]) => percentile(xs, 50);
@@ -731,7 +724,7 @@ async function main(): Promise<void> {
       }
       print(`  first stream-off segment: ${Math.round(results[0]?.rounds[0]?.before.rate ?? off.rate).toLocaleString('en-US')} entries/s; ${line(results[0]?.rounds[0]?.before ?? off)}`);
       await profiler?.close();
-      if (args.writer === 'inline') await groupWriter?.close();
+      await groupWriter?.close();
     }
 
     // --- a burst of 10,000 entries at once --------------------------------------------------------------

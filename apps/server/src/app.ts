@@ -107,8 +107,6 @@ export function buildApp(config: AppConfig): App {
       ws = socketServer;
       closers.push(() => socketServer.close());
       await core.feed.start();
-      // On PostgreSQL the audit writer's thread starts now, not with the first call.
-      proxy.service.writer.start?.();
       const actual = (server.address() as AddressInfo).port;
       return { port: actual, url: `http://${host}:${actual}`, server };
     },

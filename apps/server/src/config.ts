@@ -22,7 +22,6 @@ const schema = z.object({
   WICKET_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).default(0),
   WICKET_PROXY_MAX_PENDING: z.coerce.number().int().min(1).default(256),
   WICKET_PROXY_CALLER_CACHE: z.coerce.number().int().min(0).default(10_000),
-  WICKET_AUDIT_THREAD: z.enum(['0', '1']).default('1').transform((v) => v === '1'),
 });
 
 export type ServerConfig = z.infer<typeof schema>;

@@ -35,7 +35,6 @@ async function main() {
     trustedProxyHops: config.WICKET_TRUSTED_PROXY_HOPS,
     maxPendingDecisions: config.WICKET_PROXY_MAX_PENDING,
     callerCache: config.WICKET_PROXY_CALLER_CACHE === 0 ? (false as const) : config.WICKET_PROXY_CALLER_CACHE,
-    auditThread: config.WICKET_AUDIT_THREAD,
   };
   const app = buildApp({ database, logger, serverSecret: serverSecret(dataDir), consoleOrigins, proxy });
   const { core } = app;

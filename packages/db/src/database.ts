@@ -15,17 +15,6 @@ export interface Database {
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   /** Send a notification outside any transaction. */
   notify(channel: string, payload?: string): Promise<void>;
-  /**
-   * PostgreSQL: how to open more connections to the same database from elsewhere in this process (the
-   * proxy's audit writer runs on a thread of its own, with its own pool). Absent on PGlite, which lives in
-   * this thread only.
-   */
-  connection?: { url: string };
-  /**
-   * Runs `hook` when close() is called, before the pools close: what holds connections of its own to
-   * this database (the audit writer's thread) closes with it.
-   */
-  onClose(hook: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -95,14 +84,9 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
     }
   }
 
-  const closeHooks: (() => Promise<void>)[] = [];
   return {
     db,
     kind: 'postgres',
-    connection: { url },
-    onClose(hook) {
-      closeHooks.push(hook);
-    },
     async listen(channel, onNotify) {
       let set = listeners.get(channel);
       const first = !set;
@@ -118,7 +102,6 @@ function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) =
       await pool.query('select pg_notify($1, $2)', [channel, payload]);
     },
     async close() {
-      for (const hook of closeHooks.splice(0)) await hook().catch(() => {});
       const client = listenClient;
       listenClient = undefined;
       await client?.end().catch(() => {});
@@ -187,13 +170,9 @@ function preparingPool(pool: pg.Pool, hot: pg.Pool): PostgresPool {
 
 function createPGlite(instance: PGlite, owned: boolean, log?: (event: LogEvent) => void): Database {
   const db = new Kysely<DB>({ dialect: new PGliteDialect(instance), log });
-  const closeHooks: (() => Promise<void>)[] = [];
   return {
     db,
     kind: 'pglite',
-    onClose(hook) {
-      closeHooks.push(hook);
-    },
     async listen(channel, onNotify) {
       const unsubscribe = await instance.listen(channel, onNotify);
       return async () => unsubscribe();
@@ -202,7 +181,6 @@ function createPGlite(instance: PGlite, owned: boolean, log?: (event: LogEvent) 
       await instance.query('select pg_notify($1, $2)', [channel, payload]);
     },
     async close() {
-      for (const hook of closeHooks.splice(0)) await hook().catch(() => {});
       await db.destroy();
       if (owned && !instance.closed) await instance.close();
     },

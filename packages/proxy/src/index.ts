@@ -22,8 +22,6 @@ export interface McpProxyOptions {
   metrics?: ProxyMetrics;
   /** Group-commit writer settings. */
   audit?: AuditWriterOptions;
-  /** On PostgreSQL, the audit writer on a thread of its own (default true; see ProxyServiceOptions.auditThread). */
-  auditThread?: boolean;
   /** Largest accepted request body. Default 4 MiB. */
   maxBodyBytes?: number;
   /** Retry-After of a 503 (database unavailable). Default 5 s. */
@@ -50,12 +48,11 @@ export interface McpProxy {
 export function createMcpProxy(core: Core, options: McpProxyOptions = {}): McpProxy {
   const service = new ProxyService(
     // core.decisions: the engine and policy cache simulate uses too, so both answer alike.
-    { db: core.db, database: core.database, secrets: core.secrets, events: core.events, logger: core.logger, decisions: core.decisions },
+    { db: core.db, secrets: core.secrets, events: core.events, logger: core.logger, decisions: core.decisions },
     {
       clock: options.clock,
       rateLimit: options.rateLimit,
       callerCache: options.callerCache,
-      auditThread: options.auditThread,
       audit: {
         ...options.audit,
         onBatch: (batch) => {

@@ -44,23 +44,6 @@ export interface AuditWriterOptions {
 }
 
 /**
- * What the proxy writes its entries with: AuditWriter on this thread, or ThreadAuditWriter (the same
- * writer on a thread of its own; PostgreSQL).
- */
-export interface AuditEntryWriter {
-  /** Resolves once the row is committed; rejects with UnavailableError when it could not be (StaleCallerError: decide again). */
-  write(row: AuditRowToWrite): Promise<CommittedEntry>;
-  /** Queues the outcome of a committed entry; written in the next outcome batch. Never throws. */
-  recordOutcome(id: string, outcome: AuditOutcomeInput): void;
-  /** Waits until every queued row and outcome has been written (or failed). */
-  flush(): Promise<void>;
-  /** Refuses new rows, then writes what is queued. */
-  close(): Promise<void>;
-  /** Gets ready for the first write now (ThreadAuditWriter starts its thread). */
-  start?(): void;
-}
-
-/**
  * The row's guard failed: something its decision rested on (key, member, agent, policies, route) changed
  * after the caller was read, so the row was not written. The caller decides again on fresh data.
  */
@@ -103,7 +86,7 @@ function describe(error: unknown): string {
  * Outcomes (filled once after the upstream answered) are gathered for `outcomeDelayMs` and written as one
  * UPDATE, off the request's path: the caller does not wait for them.
  */
-export class AuditWriter implements AuditEntryWriter {
+export class AuditWriter {
   private readonly maxBatch: number;
   private readonly maxOutcomeBatch: number;
   private readonly outcomeDelayMs: number;

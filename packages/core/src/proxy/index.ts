@@ -1,4 +1,3 @@
 export * from './audit-writer.ts';
-export * from './audit-writer-thread.ts';
 export * from './proxy.service.ts';
 export * from './rate-limiter.ts';

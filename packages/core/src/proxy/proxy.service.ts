@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { repo, type Database, type DB } from '@wicket/db';
+import { repo, type DB } from '@wicket/db';
 import { couldEverAllow, normalizeCallerIp, parseToolName, type DecisionRule, type MatchedPolicy } from '@wicket/policy';
 import { precheckCall, type CallDecision, type DecisionService, type PrecheckRule } from '../decision.service.ts';
 import { UnavailableError } from '../errors.ts';
@@ -8,8 +8,7 @@ import type { CoreEventBus } from '../events.ts';
 import type { Logger } from '../logger.ts';
 import { redactArguments } from '../redaction.ts';
 import type { Secrets } from '../secrets.ts';
-import { AuditWriter, StaleCallerError, type AuditEntryWriter, type AuditOutcomeInput, type AuditRowToWrite, type AuditWriterOptions } from './audit-writer.ts';
-import { ThreadAuditWriter } from './audit-writer-thread.ts';
+import { AuditWriter, StaleCallerError, type AuditOutcomeInput, type AuditRowToWrite, type AuditWriterOptions } from './audit-writer.ts';
 import { RateLimiter, type RateLimitOptions } from './rate-limiter.ts';
 
 /**
@@ -88,13 +87,6 @@ export interface ProxyServiceOptions {
   rateLimit?: RateLimitOptions | false;
   audit?: AuditWriterOptions;
   /**
-   * On PostgreSQL (deps.database with a connection URL), the audit writer runs on a thread of its own
-   * with a pool of its own (ThreadAuditWriter), so the commit every call waits for is not held up by
-   * whatever else the server's event loop runs. Default true; false writes on the server's thread.
-   * PGlite always writes on the server's thread.
-   */
-  auditThread?: boolean;
-  /**
    * Most (key, tool name) pairs whose caller and route are kept in memory, so that a `tools/call` needs
    * no database read before its decision; the audit INSERT re-checks them (see Caller). Default 10,000;
    * `false` reads them for every call.
@@ -104,8 +96,6 @@ export interface ProxyServiceOptions {
 
 export interface ProxyServiceDeps {
   db: Kysely<DB>;
-  /** The database `db` belongs to: on PostgreSQL the audit writer runs on a thread of its own (see auditThread). */
-  database?: Database;
   secrets: Secrets;
   events: CoreEventBus;
   logger: Logger;
@@ -187,7 +177,7 @@ async function fromDatabase<T>(logger: Logger, what: string, run: () => Promise<
  * forwarded. The HTTP transport (packages/proxy) only parses, maps verdicts to answers and forwards.
  */
 export class ProxyService {
-  readonly writer: AuditEntryWriter;
+  readonly writer: AuditWriter;
   readonly limiter: RateLimiter | null;
   private readonly clock: () => Date;
   private readonly callerCacheSize: number;
@@ -206,10 +196,7 @@ export class ProxyService {
   ) {
     this.clock = options.clock ?? (() => new Date());
     this.limiter = options.rateLimit === false ? null : new RateLimiter(options.rateLimit ?? {});
-    this.writer =
-      options.auditThread !== false && deps.database?.connection
-        ? new ThreadAuditWriter(deps.database, deps.events, deps.logger, options.audit)
-        : new AuditWriter(deps.db, deps.events, deps.logger, options.audit);
+    this.writer = new AuditWriter(deps.db, deps.events, deps.logger, options.audit);
     this.callerCacheSize = options.callerCache === false ? 0 : (options.callerCache ?? 10_000);
   }
 
