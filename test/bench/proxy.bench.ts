@@ -20,7 +20,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { loadavg, cpus } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -32,6 +31,7 @@ import { HttpForwarder } from '@wicket/proxy';
 import { findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { startLeanUpstream } from './support/lean-upstream.ts';
+import { postgresCpuMs } from './support/measure.ts';
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DB_NAME = 'wicket_bench_proxy';
@@ -70,29 +70,9 @@ function answerCpuQueries(): void {
   });
 }
 
-/**
- * CPU time (µs) of every PostgreSQL server process on this machine, from /proc (Linux; NaN elsewhere):
- * what the database spends per call, beside the proxy's own CPU. CLK_TCK is 100 on Linux.
- */
+/** CPU time (µs) of every PostgreSQL server process, exited backends included (support/measure.ts). */
 function postgresCpuMicros(): number {
-  try {
-    let ticks = 0;
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const close = stat.lastIndexOf(')');
-        if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
-        const fields = stat.slice(close + 2).split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return ticks * 10_000;
-  } catch {
-    return NaN;
-  }
+  return postgresCpuMs() * 1000;
 }
 
 type QueryStats = { kind: string; count: number; p50: number; p95: number }[];

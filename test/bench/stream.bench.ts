@@ -45,7 +45,7 @@ import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, type 
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { auditRowToWrite } from '../support/factories.ts';
-import { percentile } from './support/measure.ts';
+import { percentile, postgresCpuMs } from './support/measure.ts';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -561,7 +561,7 @@ async function main(): Promise<void> {
       const profileDir = process.env.BENCH_PROFILE;
       const profiler = profileDir ? await startProfiler() : undefined;
       const clientCpu = async () => (await clients!.ask<{ cpuMs: number }>({ cmd: 'counts' })).cpuMs;
-      const { readFileSync, readdirSync } = await import('node:fs');
+      const { readFileSync } = await import('node:fs');
       // The whole machine (/proc/stat: busy jiffies of all CPUs) and PostgreSQL's processes, in CPU-ms.
       const machineCpu = () => {
         try {
@@ -571,25 +571,8 @@ async function main(): Promise<void> {
           return NaN;
         }
       };
-      const postgresCpu = () => {
-        let total = 0;
-        try {
-          for (const pid of readdirSync('/proc')) {
-            if (!/^\d+$/.test(pid)) continue;
-            try {
-              const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-              if (!st.includes('(postgres)')) continue;
-              const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-              total += (Number(f[11]) + Number(f[12])) * 10;
-            } catch {
-              // gone meanwhile
-            }
-          }
-        } catch {
-          return NaN;
-        }
-        return total;
-      };
+      // PostgreSQL's processes, exited backends included (support/measure.ts).
+      const postgresCpu = postgresCpuMs;
       const measure = async (seconds: number, label?: string) => {
         const s0 = stats();
         const w0 = socketWrites;

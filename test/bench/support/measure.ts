@@ -1,10 +1,41 @@
-/** Helpers shared by the benchmarks: percentiles and a one-line summary of a PostgreSQL plan. */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Helpers shared by the benchmarks: percentiles, PostgreSQL's CPU time, and a one-line summary of a PostgreSQL plan. */
 
 export function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return NaN;
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
+}
+
+/**
+ * CPU time (ms) of every PostgreSQL server process on this machine, from /proc (Linux; NaN elsewhere), to
+ * take differences of. A backend that exits takes its own CPU time out of the sum, but the postmaster
+ * reaps it, and a reaped child's time is added to its parent's cutime/cstime: counting those too keeps the
+ * sum from dropping when a backend (a pool's connection, another session's test run) ends mid-measurement.
+ * CLK_TCK is 100 on Linux.
+ */
+export function postgresCpuMs(): number {
+  try {
+    let ticks = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+        const fields = stat.slice(close + 2).split(' ');
+        // utime, stime, cutime, cstime
+        ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return ticks * 10;
+  } catch {
+    return NaN;
+  }
 }
 
 interface PlanNode {
