@@ -288,6 +288,51 @@ describe('live audit stream: wake-ups and reads', () => {
     await waitFor(() => feed().subscribers === 0, 10_000, 'released');
   });
 
+  it('coalescing charges each socket write at least socketWriteCostUs: under steady commits passes space out, and nothing is lost', async () => {
+    // Two servers on one database, five subscribers each, passes at most a second apart. One charges
+    // every socket write 5 ms (exaggerated, so the effect stands out of the reads' own cost): a pass to
+    // five sockets "costs" 25 ms, and passes are spaced towards 25 / 0.05 = 500 ms. The other charges
+    // what it measures (microseconds per write, plus its group read): its window stays far shorter.
+    const options = (socketWriteCostUs: number) => ({
+      database: t.testDb.database,
+      logger: createLogger({ level: 'silent' }),
+      serverSecret: TEST_SECRET,
+      stream: { catchUpIntervalMs: 3_600_000, maxCoalesceMs: 1_000, socketWriteCostUs },
+    });
+    const servers = [buildApp(options(5_000)), buildApp(options(0))];
+    try {
+      const subs: { events: { node: { id: string } }[] }[][] = [[], []];
+      for (const [i, server] of servers.entries()) {
+        const c = openWsClient((await server.start(0)).url, { token: alice.token });
+        clients.push(c);
+        await c.connected;
+        for (let k = 0; k < 5; k++) subs[i].push(subscribeWs(c.client, { filter: { agentId: aliceAgent.id } }));
+      }
+      await waitFor(() => servers.every((s) => s.streamStats().feed.live === 5), 10_000, 'five live subscribers on each server');
+      const ticks0 = servers.map((s) => s.streamStats().feed.ticks);
+      const written: string[] = [];
+      const windows = [0, 0];
+      const until = Date.now() + 2_500;
+      while (Date.now() < until) {
+        const [row] = await writeAuditEntries(t.testDb.database, null, [{ agent_id: aliceAgent.id, agent_name: aliceAgent.name }]);
+        written.push(row.id);
+        for (const [i, s] of servers.entries()) {
+          s.core.events.emit('audit.committed', { maxSeq: row.seq });
+          windows[i] = Math.max(windows[i], s.streamStats().feed.coalesceMs);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const ticks = servers.map((s, i) => s.streamStats().feed.ticks - ticks0[i]);
+      expect(windows[0]).toBeGreaterThanOrEqual(300);
+      expect(windows[1]).toBeLessThan(200);
+      expect(ticks[0]).toBeLessThan(ticks[1]);
+      await waitFor(() => subs.flat().every((s) => s.events.length === written.length), 10_000, 'every entry delivered');
+      for (const s of subs.flat()) expect(s.events.map((e) => e.node.id)).toEqual(written);
+    } finally {
+      for (const s of servers) await s.stop();
+    }
+  });
+
   async function viewerOf(token: string) {
     const viewer = await app.core.auth.authenticate({ authorization: `Bearer ${token}` });
     if (!viewer) throw new Error('no viewer');

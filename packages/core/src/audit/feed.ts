@@ -45,12 +45,19 @@ export interface AuditFeedOptions {
   batchSize?: number;
   /**
    * Adaptive coalescing: under load, read passes are spaced so that what each pass costs whatever it
-   * carries (its group reads and one socket write per subscriber that receives something, both
-   * measured) takes at most this share of the time between two passes (default 0.05)...
+   * carries (its group reads, measured, and one socket write per subscriber that receives something,
+   * measured but charged at least socketWriteCostUs) takes at most this share of the time between two
+   * passes (default 0.05)...
    */
   coalesceDuty?: number;
   /** ...but at most this far apart (default 100 ms). A wake-up after a quiet spell still reads at once. */
   maxCoalesceMs?: number;
+  /**
+   * What coalescing charges a socket write at least, in µs (default 40): besides the write this process
+   * measures (a few µs since frames go out as one buffer per turn), each one wakes its client and the
+   * kernel's receive side, which this process does not see. 0 charges the measured time only.
+   */
+  socketWriteCostUs?: number;
   /** Delivery time per event-loop turn before subscribers wait for the next turn (default 4 ms). */
   deliverySliceMs?: number;
   /**
@@ -804,6 +811,7 @@ export class AuditFeed {
   private readonly budgetCapMs: number;
   private lastCommitAt = -Infinity;
   private readonly frameCostMs: number;
+  private readonly socketWriteCostMs: number;
   private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, memoryPasses: 0, memoryGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, budgetedRuns: 0, freeRuns: 0, pushed: 0 };
   private readonly coalesceDuty: number;
   private readonly maxCoalesceMs: number;
@@ -830,6 +838,7 @@ export class AuditFeed {
     this.sliceMs = options.deliverySliceMs ?? SLICE_MS;
     this.deliveryDuty = Math.min(1, Math.max(0.01, options.deliveryDuty ?? 0.2));
     this.frameCostMs = Math.max(0, options.frameCostUs ?? 6) / 1000;
+    this.socketWriteCostMs = Math.max(0, options.socketWriteCostUs ?? 40) / 1000;
     this.budgetCapMs = options.deliveryBurstMs ?? 50;
     this.budgetMs = this.budgetCapMs;
     this.reads = new Limiter(options.maxConcurrentReads ?? 4);
@@ -992,10 +1001,12 @@ export class AuditFeed {
 
   /**
    * Reported by the transport (ws.ts): time spent writing stream frames to sockets. Frames to one socket
-   * in one delivery turn share a write, so this is the per-pass cost that larger passes save.
+   * in one delivery turn share a write, so this is the per-pass cost that larger passes save. Each write
+   * counts at least socketWriteCostUs toward the coalescing window (what it costs the client and the
+   * kernel's receive side); the stats keep the measured time.
    */
   recordSocketWrite(ms: number): void {
-    this.passFixedMs += ms;
+    this.passFixedMs += Math.max(ms, this.socketWriteCostMs);
     this.counters.socketWriteMs += ms;
   }
 
