@@ -562,7 +562,7 @@ async function main(): Promise<void> {
       const profiler = profileDir ? await startProfiler() : undefined;
       const clientCpu = async () => (await clients!.ask<{ cpuMs: number }>({ cmd: 'counts' })).cpuMs;
       const { readFileSync } = await import('node:fs');
-      // The whole machine (/proc/stat: busy jiffies of all CPUs) and PostgreSQL's processes, in CPU-ms.
+      // The whole machine (/proc/stat: busy jiffies of all CPUs), in CPU-ms; PostgreSQL's processes: postgresCpuMs.
       const machineCpu = () => {
         try {
           const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
@@ -571,14 +571,12 @@ async function main(): Promise<void> {
           return NaN;
         }
       };
-      // PostgreSQL's processes, exited backends included (support/measure.ts).
-      const postgresCpu = postgresCpuMs;
       const measure = async (seconds: number, label?: string) => {
         const s0 = stats();
         const w0 = socketWrites;
         const c0 = await clientCpu();
         const m0 = machineCpu();
-        const p0 = postgresCpu();
+        const p0 = postgresCpuMs();
         await profiler?.start();
         // BENCH_PGSAMPLE=1 (a diagnostic): every 20 ms, where the writers' backends are: waiting for the
         // audit lock, running, or idle (waiting for this process to send the next insert).
@@ -620,7 +618,7 @@ async function main(): Promise<void> {
         if (pgSample.samples) print(`      [pg sample ${label}] writers' backends on average: ${(pgSample.lock / pgSample.samples).toFixed(2)} waiting for the lock, ${(pgSample.running / pgSample.samples).toFixed(2)} running, ${(pgSample.idle / pgSample.samples).toFixed(2)} idle (waiting for this process)`);
         const serverCpu = (cpu() - cpu0) / wall;
         const machine = (machineCpu() - m0) / wall;
-        const postgres = (postgresCpu() - p0) / wall;
+        const postgres = (postgresCpuMs() - p0) / wall;
         loopDelay.disable();
         if (profiler && label) await profiler.stop(`${profileDir}/throughput-${label}.cpuprofile`);
         const s1 = stats();

@@ -324,7 +324,8 @@ describe('live audit stream: wake-ups and reads', () => {
       }
       const ticks = servers.map((s, i) => s.streamStats().feed.ticks - ticks0[i]);
       expect(windows[0]).toBeGreaterThanOrEqual(300);
-      expect(windows[1]).toBeLessThan(200);
+      // Relative, so that a slow machine's reads (which count for both) do not decide it.
+      expect(windows[1]).toBeLessThan(windows[0] / 2);
       expect(ticks[0]).toBeLessThan(ticks[1]);
       await waitFor(() => subs.flat().every((s) => s.events.length === written.length), 10_000, 'every entry delivered');
       for (const s of subs.flat()) expect(s.events.map((e) => e.node.id)).toEqual(written);
