@@ -18,7 +18,10 @@
  *     [--rounds 3] [--segment-seconds 4] [--writers 8]                             (throughput)
  *     [--writer single|proxy]   single (default): each writer a closed loop of single-row inserts, its
  *                               own transaction each; proxy: that many concurrent callers through one
- *                               AuditWriter, the proxy's group commit (what POST /mcp writes with)
+ *                               AuditWriter, the proxy's group commit (what POST /mcp writes with);
+ *                               mcp: that many agents' clients calling tools through the server's own
+ *                               proxy (POST /mcp, decided, audited, forwarded to a lean upstream MCP
+ *                               server), from a separate load-generator process: the product's write path
  *   BENCH_PROFILE=DIR writes a CPU profile of the server process for each throughput segment to DIR;
  *   BENCH_STREAM='{"maxCoalesceMs":50}' overrides the feed's options (AppConfig.stream).
  *   Diagnostics: BENCH_PGSAMPLE=1 samples where the writers' PostgreSQL backends are (waiting for the
@@ -32,7 +35,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import http, { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +45,11 @@ import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
 import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, type AuditRowToWrite } from '@wicket/core';
+import { findDemoCatalog } from '@wicket/upstream-demo';
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { auditRowToWrite } from '../support/factories.ts';
+import { startLeanUpstream } from './support/lean-upstream.ts';
 import { percentile, postgresCpuMs } from './support/measure.ts';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -200,6 +205,93 @@ function runClient(): void {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Traffic process (--writer mcp): a lean upstream MCP server and the agents' clients calling through the
+// proxy, so neither shares the server's event loop (their CPU counts as "other").
+
+type TrafficCmd = { cmd: 'run'; url: string; keys: string[]; concurrency: number; seconds: number } | { cmd: 'cpu' };
+const UPSTREAM_AUTHORIZATION = 'Bearer ghu_benchstream0000000000000000000001';
+
+async function runTraffic(): Promise<void> {
+  const upstream = await startLeanUpstream({ catalog: findDemoCatalog('github')!, expectedAuthorization: UPSTREAM_AUTHORIZATION });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
+  // One tools/call through POST /mcp; true when the upstream's result came back (so the entry was committed
+  // before it was forwarded, and the call was allowed).
+  const call = (url: string, key: string) =>
+    new Promise<string>((resolve) => {
+      const req = http.request(`${url}/mcp`, {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}`, 'content-length': String(Buffer.byteLength(body)) },
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => resolve(`client: ${error.code ?? error.message}`));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            const answer = JSON.parse(Buffer.concat(chunks).toString()) as { result?: { isError?: boolean }; error?: { message?: string } };
+            resolve(res.statusCode === 200 && answer.result && !answer.result.isError ? 'ok' : `${res.statusCode}: ${answer.error?.message ?? 'tool error'}`);
+          } catch {
+            resolve(`${res.statusCode}: not JSON`);
+          }
+        });
+      });
+      req.end(body);
+    });
+  process.on('message', async (cmd: TrafficCmd) => {
+    if (cmd.cmd === 'cpu') {
+      const u = process.cpuUsage();
+      process.send!({ cpuMs: (u.user + u.system) / 1000 });
+      return;
+    }
+    const until = performance.now() + cmd.seconds * 1000;
+    let ok = 0;
+    let next = 0;
+    const failures: Record<string, number> = {};
+    await Promise.all(
+      Array.from({ length: cmd.concurrency }, async () => {
+        while (performance.now() < until) {
+          const outcome = await call(cmd.url, cmd.keys[next++ % cmd.keys.length]);
+          if (outcome === 'ok') ok++;
+          else failures[outcome] = (failures[outcome] ?? 0) + 1;
+        }
+      }),
+    );
+    process.send!({ ok, failures });
+  });
+  process.send!({ ready: true, upstreamUrl: upstream.url });
+}
+
+class Traffic {
+  private pending: ((m: any) => void) | undefined;
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly upstreamUrl: string,
+  ) {
+    child.on('message', (m) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.(m);
+    });
+  }
+  static async start(): Promise<Traffic> {
+    const child = fork(fileURLToPath(import.meta.url), ['--traffic'], { execArgv: process.execArgv, stdio: 'inherit' });
+    const ready = await new Promise<{ upstreamUrl: string }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+    return new Traffic(child, ready.upstreamUrl);
+  }
+  ask<T = any>(cmd: TrafficCmd): Promise<T> {
+    return new Promise<T>((resolve) => {
+      this.pending = resolve;
+      this.child.send(cmd);
+    });
+  }
+  stop(): void {
+    this.child.kill();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Server process
 
 /** BENCH_PROFILE=DIR: a V8 CPU profile of the server process per throughput phase (open in DevTools). */
@@ -252,10 +344,10 @@ class Clients {
 
 async function main(): Promise<void> {
   const { values: args } = parseArgs({
-    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, writer: { type: 'string', default: 'single' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' } },
+    options: { seconds: { type: 'string', default: '10' }, rate: { type: 'string', default: '200' }, rounds: { type: 'string', default: '3' }, writers: { type: 'string', default: '8' }, writer: { type: 'string', default: 'single' }, 'segment-seconds': { type: 'string', default: '4' }, only: { type: 'string' }, scenario: { type: 'string' }, client: { type: 'boolean' }, traffic: { type: 'boolean' } },
   });
   const run = (section: string) => !args.only || args.only.split(',').includes(section);
-  if (args.writer !== 'single' && args.writer !== 'proxy') throw new Error(`--writer must be single or proxy, not "${args.writer}"`);
+  if (!['single', 'proxy', 'mcp'].includes(args.writer!)) throw new Error(`--writer must be single, proxy or mcp, not "${args.writer}"`);
   const SECONDS = Number(args.seconds);
   const RATE = Number(args.rate);
   setFlagsFromString('--expose-gc');
@@ -275,6 +367,7 @@ async function main(): Promise<void> {
   let database: Database | undefined;
   let app: App | undefined;
   let clients: Clients | undefined;
+  let trafficProcess: Traffic | undefined;
   const print = (line: string) => console.log(line);
 
   try {
@@ -297,7 +390,7 @@ async function main(): Promise<void> {
 
     // BENCH_STREAM='{"maxCoalesceMs":50}' overrides feed options (AppConfig.stream), for experiments.
     const streamOptions = process.env.BENCH_STREAM ? JSON.parse(process.env.BENCH_STREAM) : undefined;
-    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions });
+    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions, proxy: { rateLimit: false }});
     const { url: httpUrl } = await app.start(0);
     const wsUrl = `${httpUrl.replace('http', 'ws')}/graphql`;
     clients = await Clients.start();
@@ -558,6 +651,32 @@ async function main(): Promise<void> {
         });
       };
       const writeForThroughput = groupWriter ? () => groupWriter.write(fullRow()) : () => writeOne();
+      // --writer mcp: the agents' clients call tools through the server's proxy from another process, one
+      // member key per agent, against a lean upstream in that process (GitHub's demo catalog).
+      let mcp: { traffic: Traffic; keys: string[] } | undefined;
+      if (args.writer === 'mcp') {
+        const traffic = await Traffic.start();
+        trafficProcess = traffic;
+        const github = findDemoCatalog('github')!;
+        await core.connectors.upsert({
+          service: 'github',
+          name: github.name,
+          upstreamUrl: traffic.upstreamUrl,
+          cedarNamespace: github.cedarNamespace,
+          credentials: UPSTREAM_AUTHORIZATION.slice('Bearer '.length),
+          tools: github.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
+        });
+        const keys: string[] = [];
+        for (const [i, a] of agents.entries()) {
+          await repo.enableAgentService(db, a.id, 'github');
+          const member = (await repo.listMembers(db, { agentIds: [a.id] }))[0];
+          const key = core.secrets.generate('wk_', 32);
+          await repo.insertMemberKey(db, { memberId: member.id, keyId: `mk_bench${i}`, digest: core.secrets.digest(key), suffix: key.slice(-4) });
+          keys.push(key);
+        }
+        mcp = { traffic, keys };
+      }
+      const mcpFailures: Record<string, number> = {};
       const profileDir = process.env.BENCH_PROFILE;
       const profiler = profileDir ? await startProfiler() : undefined;
       const clientCpu = async () => (await clients!.ask<{ cpuMs: number }>({ cmd: 'counts' })).cpuMs;
@@ -603,14 +722,20 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const until = t0 + seconds * 1000;
         let count = 0;
-        await Promise.all(
-          Array.from({ length: WRITERS }, async () => {
-            while (performance.now() < until) {
-              await writeForThroughput();
-              count++;
-            }
-          }),
-        );
+        if (mcp) {
+          const r = await mcp.traffic.ask<{ ok: number; failures: Record<string, number> }>({ cmd: 'run', url: httpUrl, keys: mcp.keys, concurrency: WRITERS, seconds });
+          count = r.ok;
+          for (const [k, v] of Object.entries(r.failures)) mcpFailures[k] = (mcpFailures[k] ?? 0) + v;
+        } else {
+          await Promise.all(
+            Array.from({ length: WRITERS }, async () => {
+              while (performance.now() < until) {
+                await writeForThroughput();
+                count++;
+              }
+            }),
+          );
+        }
         const wall = performance.now() - t0;
         const elu = perf.eventLoopUtilization(elu0).utilization;
         sampling = false;
@@ -685,10 +810,13 @@ async function main(): Promise<void> {
       const line = (r: Measured) =>
         `CPU server ${pctOf(r.serverCpu)}, PostgreSQL ${pctOf(r.postgres)}, clients ${pctOf(r.clientCpu)}, other ${pctOf(Math.max(0, r.machine - r.serverCpu - r.postgres - r.clientCpu))} (machine ${pctOf(r.machine)} of ${cpus * 100} %); loop delay mean ${r.loopMean.toFixed(1)} ms, p99 ${r.loopP99.toFixed(1)} ms, busy ${pctOf(r.elu)}; ${Math.round(r.socketWrites).toLocaleString('en-US')} socket writes/s; ${Math.round(r.ticks)} read passes/s (window ${r.coalesceMs.toFixed(0)} ms; stream socket writes take ${pctOf(r.socketWriteBusy)} of the time), ${Math.round(r.groupReads)} group reads/s`;
       print(
-        groupWriter
-          ? `\nAudit write throughput: ${WRITERS} callers as fast as they go through one AuditWriter (the proxy's group commit), ${SEG} s segments,`
-          : `\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`,
+        mcp
+          ? `\nAudit write throughput: ${WRITERS} agents' clients (another process) calling a tool through POST /mcp as fast as they go (decided, audited, forwarded to a lean upstream), ${SEG} s segments,`
+          : groupWriter
+            ? `\nAudit write throughput: ${WRITERS} callers as fast as they go through one AuditWriter (the proxy's group commit), ${SEG} s segments,`
+            : `\nAudit write throughput: ${WRITERS} writers as fast as they go (one single-row insert + audit.committed each), ${SEG} s segments,`,
       );
+      if (Object.keys(mcpFailures).length) print(`  calls that did not return the tool's result (not counted): ${JSON.stringify(mcpFailures)}`);
       print(`stream off and on alternating (${ROUNDS} rounds per row); each "on" is divided by the mean of the two "off" segments around it`);
       const median = (xs: number[]) => percentile(xs, 50);
       for (const { s, rounds } of results) {
@@ -758,6 +886,7 @@ async function main(): Promise<void> {
     print(`\nload average at the end: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' / ')}`);
   } finally {
     clients?.stop();
+    trafficProcess?.stop();
     await app?.stop().catch(() => {});
     await database?.close().catch(() => {});
     await admin.query(`drop database if exists ${scratch} with (force)`).catch(() => {});
@@ -766,6 +895,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--client')) runClient();
+else if (process.argv.includes('--traffic')) void runTraffic();
 else
   main().then(
     () => process.exit(0),
