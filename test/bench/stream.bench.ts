@@ -390,7 +390,7 @@ async function main(): Promise<void> {
 
     // BENCH_STREAM='{"maxCoalesceMs":50}' overrides feed options (AppConfig.stream), for experiments.
     const streamOptions = process.env.BENCH_STREAM ? JSON.parse(process.env.BENCH_STREAM) : undefined;
-    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions, proxy: { rateLimit: false }});
+    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions, proxy: { rateLimit: false } });
     const { url: httpUrl } = await app.start(0);
     const wsUrl = `${httpUrl.replace('http', 'ws')}/graphql`;
     clients = await Clients.start();
