@@ -24,8 +24,6 @@
  *                               server), from a separate load-generator process: the product's write path
  *   BENCH_PROFILE=DIR writes a CPU profile of the server process for each throughput segment to DIR;
  *   BENCH_STREAM='{"maxCoalesceMs":50}' overrides the feed's options (AppConfig.stream).
- *   BENCH_STREAM_PROCESS=1 serves graphql-ws from the stream process (AppConfig.streamProcess): the
- *   server's figures (CPU, loop, profile) are then those of the process that runs the proxy and writes.
  *   Diagnostics: BENCH_PGSAMPLE=1 samples where the writers' PostgreSQL backends are (waiting for the
  *   audit lock, running, idle) during each throughput segment; BENCH_CLIENT_NICE=19 runs the client
  *   process at the lowest CPU priority.
@@ -392,7 +390,7 @@ async function main(): Promise<void> {
 
     // BENCH_STREAM='{"maxCoalesceMs":50}' overrides feed options (AppConfig.stream), for experiments.
     const streamOptions = process.env.BENCH_STREAM ? JSON.parse(process.env.BENCH_STREAM) : undefined;
-    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions, proxy: { rateLimit: false }, streamProcess: process.env.BENCH_STREAM_PROCESS === '1' ? { databaseUrl: url } : undefined });
+    app = buildApp({ database, logger: createLogger({ level: 'warn' }), serverSecret: 'bench-secret-0123456789abcdef', stream: streamOptions, proxy: { rateLimit: false } });
     const { url: httpUrl } = await app.start(0);
     const wsUrl = `${httpUrl.replace('http', 'ws')}/graphql`;
     clients = await Clients.start();

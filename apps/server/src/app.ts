@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { createServer, type Server } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -10,7 +9,6 @@ import { attachGraphqlWs, createGraphServer, type GraphqlWsHandle, type GraphqlW
 import { createMcpProxy, type McpProxy, type McpProxyOptions } from '@wicket/proxy';
 import { createRestApi } from '@wicket/rest';
 import { createMetrics } from './metrics.ts';
-import { startStreamProcess, type StreamProcessConfig, type StreamProcessHandle } from './stream-process.ts';
 
 export interface AppConfig {
   database: Database;
@@ -25,11 +23,6 @@ export interface AppConfig {
   proxy?: McpProxyOptions;
   /** Live audit stream: feed tuning and graphql-ws limits (defaults suit production). */
   stream?: AuditFeedOptions & Pick<GraphqlWsOptions, 'maxSubscriptionsPerSocket' | 'maxSocketsPerAccount' | 'keepAliveMs' | 'leanDelivery'>;
-  /**
-   * PostgreSQL only: serve graphql-ws from a child process of its own (stream-process.ts), so the live
-   * stream's deliveries do not share the proxy's event loop. Absent: in this process.
-   */
-  streamProcess?: StreamProcessConfig;
 }
 
 export interface App {
@@ -40,20 +33,12 @@ export interface App {
   handler: (request: Request) => Promise<Response>;
   start(port: number, host?: string): Promise<{ port: number; url: string; server: Server }>;
   stop(): Promise<void>;
-  /**
-   * Live stream counters (tests and benchmarks check that nothing leaks). With a stream process, its
-   * feed and sockets as it last reported them (every 200 ms): that is where the WebSocket subscribers are.
-   */
+  /** Live stream counters (tests and benchmarks check that nothing leaks). */
   streamStats(): { feed: AuditFeedStats; ws: GraphqlWsStats | null };
-  /** The stream process's id, when there is one (tests). */
-  streamProcessPid(): number | undefined;
 }
 
 /** Builds the app without listening: /graphql, /api/*, /mcp, /healthz, /metrics on one port. */
 export function buildApp(config: AppConfig): App {
-  if (config.streamProcess && config.database.kind !== 'postgres') {
-    throw new Error('streamProcess needs PostgreSQL: the embedded database lives in one process');
-  }
   const core = createCore({ database: config.database, logger: config.logger, serverSecret: config.serverSecret, delivery: config.delivery, feed: config.stream });
   const metrics = createMetrics({ callerStats: () => proxy.service.callerStats });
   const yoga = createGraphServer({ core, secureCookies: config.secureCookies });
@@ -97,16 +82,13 @@ export function buildApp(config: AppConfig): App {
 
   let server: Server | undefined;
   let ws: GraphqlWsHandle | undefined;
-  let streamProcess: StreamProcessHandle | undefined;
-  let streamProcessUsed = false;
   const closers: (() => Promise<void>)[] = [];
 
   return {
     core,
     proxy,
     handler: async (request) => app.fetch(request),
-    streamStats: () => (streamProcess ? (streamProcess.stats() ?? { feed: core.feed.stats(), ws: null }) : { feed: core.feed.stats(), ws: ws?.stats() ?? null }),
-    streamProcessPid: () => streamProcess?.pid(),
+    streamStats: () => ({ feed: core.feed.stats(), ws: ws?.stats() ?? null }),
     async start(port, host = '127.0.0.1') {
       const honoListener = getRequestListener(app.fetch);
       // POST /mcp, the hot path, goes to the proxy on Node's own request and response; everything else
@@ -121,37 +103,9 @@ export function buildApp(config: AppConfig): App {
         server!.listen(port, host, () => resolve());
       });
       // graphql-ws on the same port and path; SSE subscriptions go through the /graphql route above.
-      if (config.streamProcess) {
-        // ...served by a child process: upgrade requests on the path are handed to it, socket and all.
-        const child = await startStreamProcess(
-          {
-            databaseUrl: config.streamProcess.databaseUrl,
-            poolSize: config.streamProcess.poolSize ?? 4,
-            logLevel: config.streamProcess.logLevel ?? 'warn',
-            serverSecret: config.serverSecret,
-            consoleOrigins: origins,
-            secureCookies: config.secureCookies,
-            stream: config.stream,
-          },
-          core.logger,
-        );
-        streamProcess = child;
-        streamProcessUsed = true;
-        const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-          if (graphqlPath(request.url) === '/graphql') child.upgrade(request, socket, head);
-          else socket.destroy();
-        };
-        server.on('upgrade', onUpgrade);
-        closers.push(async () => {
-          server?.off('upgrade', onUpgrade);
-          await child.close();
-          streamProcess = undefined;
-        });
-      } else {
-        const socketServer = attachGraphqlWs(server, { core, yoga, allowedOrigins: origins, ...config.stream });
-        ws = socketServer;
-        closers.push(() => socketServer.close());
-      }
+      const socketServer = attachGraphqlWs(server, { core, yoga, allowedOrigins: origins, ...config.stream });
+      ws = socketServer;
+      closers.push(() => socketServer.close());
       await core.feed.start();
       const actual = (server.address() as AddressInfo).port;
       return { port: actual, url: `http://${host}:${actual}`, server };
@@ -165,20 +119,8 @@ export function buildApp(config: AppConfig): App {
         const s = server;
         server = undefined;
         s.closeAllConnections?.();
-        const closed = new Promise<void>((resolve) => s.close(() => resolve()));
-        // Known flaw of this experiment: a server that handed sockets to a child process that has since
-        // exited never calls back from close() (Node forgets the exited child's socket list but still
-        // counts it), so the wait is bounded here.
-        await (streamProcessUsed ? Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]) : closed);
+        await new Promise<void>((resolve) => s.close(() => resolve()));
       }
     },
   };
-}
-
-function graphqlPath(url: string | undefined): string {
-  try {
-    return new URL(url ?? '/', 'http://localhost').pathname;
-  } catch {
-    return '';
-  }
 }
