@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Core } from '@wicket/core';
 import { repo, type DB, type NewAuditEntryRow } from '@wicket/db';
 import { compilePolicyToCedar } from '@wicket/policy';
-import { demoCatalogs } from '@wicket/upstream-demo';
+import { connectorOf, demoCatalogs } from '@wicket/upstream-demo';
 import {
   DEFAULT_OWNER_EMAIL,
   DEMO_DAYS,
@@ -74,14 +74,7 @@ export async function installDemo(core: Core, options: InstallDemoOptions = {}):
 
   // Idempotent upserts, outside the transaction below (the service opens its own).
   for (const catalog of demoCatalogs) {
-    await core.connectors.upsert({
-      service: catalog.service,
-      name: catalog.name,
-      upstreamUrl: null,
-      cedarNamespace: catalog.cedarNamespace,
-      credentials: `demo-${catalog.service}-credential (placeholder, not a real token)`,
-      tools: catalog.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
-    });
+    await core.connectors.upsert(connectorOf(catalog, { upstreamUrl: null, credentials: `demo-${catalog.service}-credential (placeholder, not a real token)` }));
   }
 
   let ownerAccountId = '';

@@ -28,7 +28,7 @@ import pg from 'pg';
 import { AuditWriter, createCore, createLogger, type Core } from '@wicket/core';
 import { createDatabase, migrateToLatest, repo, type Database } from '@wicket/db';
 import { HttpForwarder } from '@wicket/proxy';
-import { findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
+import { connectorOf, findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
 import { buildApp } from '../../apps/server/src/app.ts';
 import { startLeanUpstream } from './support/lean-upstream.ts';
 import { postgresCpuMs } from './support/measure.ts';
@@ -477,24 +477,8 @@ async function main(): Promise<void> {
   const core = createCore({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET });
 
   const upstream = await spawn('upstream');
-  const github = findDemoCatalog('github')!;
-  await core.connectors.upsert({
-    service: 'github',
-    name: github.name,
-    upstreamUrl: upstream.url,
-    cedarNamespace: github.cedarNamespace,
-    credentials: CREDENTIAL,
-    tools: github.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
-  });
-  for (const c of ['slack', 'linear'].map((s) => findDemoCatalog(s)!)) {
-    await core.connectors.upsert({
-      service: c.service,
-      name: c.name,
-      upstreamUrl: null,
-      cedarNamespace: c.cedarNamespace,
-      tools: c.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
-    });
-  }
+  await core.connectors.upsert(connectorOf(findDemoCatalog('github')!, { upstreamUrl: upstream.url, credentials: CREDENTIAL }));
+  for (const c of ['slack', 'linear'].map((s) => findDemoCatalog(s)!)) await core.connectors.upsert(connectorOf(c, { upstreamUrl: null }));
   const account = await repo.insertAccount(database.db, { email: 'bench@example.com', name: 'Bench' });
   const secrets = core.secrets;
   const agents: { policies: number; agentId: string; key: string; memberId: string }[] = [];

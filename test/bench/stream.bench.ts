@@ -45,7 +45,7 @@ import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import WebSocket, { WebSocketServer } from 'ws';
 import { AuditWriter, committedStatement, createLogger, Secrets, suffixOf, type AuditRowToWrite } from '@wicket/core';
-import { findDemoCatalog } from '@wicket/upstream-demo';
+import { connectorOf, findDemoCatalog } from '@wicket/upstream-demo';
 import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntryRow } from '@wicket/db';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { auditRowToWrite } from '../support/factories.ts';
@@ -657,15 +657,7 @@ async function main(): Promise<void> {
       if (args.writer === 'mcp') {
         const traffic = await Traffic.start();
         trafficProcess = traffic;
-        const github = findDemoCatalog('github')!;
-        await core.connectors.upsert({
-          service: 'github',
-          name: github.name,
-          upstreamUrl: traffic.upstreamUrl,
-          cedarNamespace: github.cedarNamespace,
-          credentials: UPSTREAM_AUTHORIZATION.slice('Bearer '.length),
-          tools: github.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
-        });
+        await core.connectors.upsert(connectorOf(findDemoCatalog('github')!, { upstreamUrl: traffic.upstreamUrl, credentials: UPSTREAM_AUTHORIZATION.slice('Bearer '.length) }));
         const keys: string[] = [];
         for (const [i, a] of agents.entries()) {
           await repo.enableAgentService(db, a.id, 'github');

@@ -4,7 +4,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createLogger, type Access, type PolicyInput } from '@wicket/core';
 import { sql } from 'kysely';
 import { repo, type AuditEntryRow, type Database } from '@wicket/db';
-import { demoCatalogs, startDemoUpstreams, type DemoUpstreams, type UpstreamCall } from '@wicket/upstream-demo';
+import { connectorOf, demoCatalogs, startDemoUpstreams, type DemoUpstreams, type UpstreamCall } from '@wicket/upstream-demo';
 import type { McpProxyOptions } from '@wicket/proxy';
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -126,14 +126,7 @@ export async function startProxyWorld(options: { proxy?: McpProxyOptions } = {})
     },
   });
   for (const catalog of demoCatalogs) {
-    await core.connectors.upsert({
-      service: catalog.service,
-      name: catalog.name,
-      upstreamUrl: upstreams.servers[catalog.service].url,
-      cedarNamespace: catalog.cedarNamespace,
-      credentials: UPSTREAM_CREDENTIALS[catalog.service],
-      tools: catalog.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
-    });
+    await core.connectors.upsert(connectorOf(catalog, { upstreamUrl: upstreams.servers[catalog.service].url, credentials: UPSTREAM_CREDENTIALS[catalog.service] }));
   }
 
   const { account, token } = await f.accountWithToken({ email: `owner-${Date.now()}@example.com` });

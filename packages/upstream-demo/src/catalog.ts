@@ -580,6 +580,22 @@ export function findDemoCatalog(service: string): ConnectorCatalog | undefined {
 }
 
 /**
+ * A catalog as a connector to install (the input of core's ConnectorsService.upsert): its service,
+ * name, Cedar namespace and tools, with where its upstream is (null: none) and the credential to send
+ * it (undefined: keep the stored one).
+ */
+export function connectorOf(catalog: ConnectorCatalog, upstream: { upstreamUrl: string | null; credentials?: string | null }) {
+  return {
+    service: catalog.service,
+    name: catalog.name,
+    upstreamUrl: upstream.upstreamUrl,
+    cedarNamespace: catalog.cedarNamespace,
+    credentials: upstream.credentials,
+    tools: catalog.tools.map((t) => ({ name: t.name, description: t.description, tier: t.tier, sensitiveKeys: t.sensitiveKeys, inputSchema: t.inputSchema })),
+  };
+}
+
+/**
  * The resource a call touches, from the tool's `resourceTemplate` and the call's arguments, or null when the
  * tool has no template or an argument it needs is missing or not a string/number.
  */

@@ -1,4 +1,5 @@
 export {
+  connectorOf,
   demoCatalogs,
   findDemoCatalog,
   resolveResource,
