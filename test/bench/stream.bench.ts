@@ -208,15 +208,15 @@ function runClient(): void {
 // Traffic process (--writer mcp): a lean upstream MCP server and the agents' clients calling through the
 // proxy, so neither shares the server's event loop (their CPU counts as "other").
 
-type TrafficCmd = { cmd: 'run'; url: string; keys: string[]; concurrency: number; seconds: number } | { cmd: 'cpu' };
+type TrafficCmd = { cmd: 'run'; url: string; keys: string[]; concurrency: number; seconds: number };
 const UPSTREAM_AUTHORIZATION = 'Bearer ghu_benchstream0000000000000000000001';
 
 async function runTraffic(): Promise<void> {
   const upstream = await startLeanUpstream({ catalog: findDemoCatalog('github')!, expectedAuthorization: UPSTREAM_AUTHORIZATION });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1024 });
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
-  // One tools/call through POST /mcp; true when the upstream's result came back (so the entry was committed
-  // before it was forwarded, and the call was allowed).
+  // One tools/call through POST /mcp: 'ok' when the upstream's result came back (the call was allowed, and
+  // its entry committed before it was forwarded), else what came back instead.
   const call = (url: string, key: string) =>
     new Promise<string>((resolve) => {
       const req = http.request(`${url}/mcp`, {
@@ -240,11 +240,6 @@ async function runTraffic(): Promise<void> {
       req.end(body);
     });
   process.on('message', async (cmd: TrafficCmd) => {
-    if (cmd.cmd === 'cpu') {
-      const u = process.cpuUsage();
-      process.send!({ cpuMs: (u.user + u.system) / 1000 });
-      return;
-    }
     const until = performance.now() + cmd.seconds * 1000;
     let ok = 0;
     let next = 0;
