@@ -204,6 +204,33 @@ function runClient(): void {
   reply({ ready: true });
 }
 
+/** A child process running this file in another role, asked one command at a time (one reply each). */
+class BenchChild<Cmd extends object> {
+  private pending: ((m: any) => void) | undefined;
+  protected constructor(private readonly child: ChildProcess) {
+    child.on('message', (m) => {
+      const p = this.pending;
+      this.pending = undefined;
+      p?.(m);
+    });
+  }
+  /** Forks this file with `role` and waits for its first message (it is ready). */
+  protected static async fork<Ready = unknown>(role: string): Promise<{ child: ChildProcess; ready: Ready }> {
+    const child = fork(fileURLToPath(import.meta.url), [role], { execArgv: process.execArgv, stdio: 'inherit' });
+    const ready = await new Promise<Ready>((resolve) => child.once('message', resolve as (m: unknown) => void));
+    return { child, ready };
+  }
+  ask<T = any>(cmd: Cmd): Promise<T> {
+    return new Promise<T>((resolve) => {
+      this.pending = resolve;
+      this.child.send(cmd);
+    });
+  }
+  stop(): void {
+    this.child.kill();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Traffic process (--writer mcp): a lean upstream MCP server and the agents' clients calling through the
 // proxy, so neither shares the server's event loop (their CPU counts as "other").
@@ -258,31 +285,16 @@ async function runTraffic(): Promise<void> {
   process.send!({ ready: true, upstreamUrl: upstream.url });
 }
 
-class Traffic {
-  private pending: ((m: any) => void) | undefined;
+class Traffic extends BenchChild<TrafficCmd> {
   private constructor(
-    private readonly child: ChildProcess,
+    child: ChildProcess,
     readonly upstreamUrl: string,
   ) {
-    child.on('message', (m) => {
-      const p = this.pending;
-      this.pending = undefined;
-      p?.(m);
-    });
+    super(child);
   }
   static async start(): Promise<Traffic> {
-    const child = fork(fileURLToPath(import.meta.url), ['--traffic'], { execArgv: process.execArgv, stdio: 'inherit' });
-    const ready = await new Promise<{ upstreamUrl: string }>((resolve) => child.once('message', resolve as (m: unknown) => void));
+    const { child, ready } = await BenchChild.fork<{ upstreamUrl: string }>('--traffic');
     return new Traffic(child, ready.upstreamUrl);
-  }
-  ask<T = any>(cmd: TrafficCmd): Promise<T> {
-    return new Promise<T>((resolve) => {
-      this.pending = resolve;
-      this.child.send(cmd);
-    });
-  }
-  stop(): void {
-    this.child.kill();
   }
 }
 
@@ -308,32 +320,13 @@ async function startProfiler() {
   };
 }
 
-class Clients {
-  private pending: ((m: any) => void) | undefined;
-  constructor(private readonly child: ChildProcess) {
-    child.on('message', (m) => {
-      const p = this.pending;
-      this.pending = undefined;
-      p?.(m);
-    });
-  }
+class Clients extends BenchChild<ClientCmd> {
   static async start(): Promise<Clients> {
-    const child = fork(fileURLToPath(import.meta.url), ['--client'], { execArgv: process.execArgv, stdio: 'inherit' });
-    const c = new Clients(child);
-    await new Promise((r) => (c.pending = r));
+    const { child } = await BenchChild.fork('--client');
     // BENCH_CLIENT_NICE=19: the client process at a lower CPU priority (a diagnostic: how much of the
     // stream's cost to the writers is the clients' CPU on the same cores).
     if (process.env.BENCH_CLIENT_NICE) (await import('node:os')).setPriority(child.pid!, Number(process.env.BENCH_CLIENT_NICE));
-    return c;
-  }
-  ask<T = any>(cmd: ClientCmd): Promise<T> {
-    return new Promise<T>((resolve) => {
-      this.pending = resolve;
-      this.child.send(cmd);
-    });
-  }
-  stop(): void {
-    this.child.kill();
+    return new Clients(child);
   }
 }
 
