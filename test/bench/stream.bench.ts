@@ -734,6 +734,7 @@ async function main(): Promise<void> {
           serverCpu,
           deliveryShare: (s1.feed.deliveryMs - s0.feed.deliveryMs) / wall,
           deliveryWaits: s1.feed.deliveryWaits - s0.feed.deliveryWaits,
+          saturatedWindows: s1.feed.saturatedWindows - s0.feed.saturatedWindows,
           budgetedShare: (s1.feed.budgetedRuns - s0.feed.budgetedRuns) / Math.max(1, s1.feed.budgetedRuns - s0.feed.budgetedRuns + s1.feed.freeRuns - s0.feed.freeRuns),
           maxQueued: s1.feed.maxQueued,
           clientCpu: ((await clientCpu()) - c0) / wall,
@@ -806,7 +807,7 @@ async function main(): Promise<void> {
         for (const [i, r] of rounds.entries()) {
           print(`    round ${i + 1} on:  ${Math.round(r.on.rate).toLocaleString('en-US')} entries/s; ${line(r.on)}`);
           print(
-            `      delivery ${pctOf(r.on.deliveryShare)} of the time, ${pctOf(r.on.budgetedShare)} of its runs under the budget, ${r.on.deliveryWaits} budget waits, longest queue ${r.on.maxQueued}; when the writes stopped ${Math.round(r.behind).toLocaleString('en-US')} frames (${(r.behind / (s.count / s.filters.length) / r.on.rate).toFixed(2)} s of entries) were still to deliver, the last arrived ${r.caughtUpS.toFixed(2)} s later`,
+            `      delivery ${pctOf(r.on.deliveryShare)} of the time, ${pctOf(r.on.budgetedShare)} of its runs under the budget, ${r.on.deliveryWaits} budget waits, ${r.on.saturatedWindows} saturated windows, longest queue ${r.on.maxQueued}; when the writes stopped ${Math.round(r.behind).toLocaleString('en-US')} frames (${(r.behind / (s.count / s.filters.length) / r.on.rate).toFixed(2)} s of entries) were still to deliver, the last arrived ${r.caughtUpS.toFixed(2)} s later`,
           );
           print(`    round ${i + 1} off: ${Math.round(r.after.rate).toLocaleString('en-US')} entries/s; ${line(r.after)}`);
         }

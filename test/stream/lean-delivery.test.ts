@@ -274,6 +274,70 @@ describe('live audit stream: the lean delivery path', () => {
     }
   });
 
+  it('while other work saturates the event loop, delivery drops to saturatedDuty; on a loop with room it keeps its share', async () => {
+    const owner = await t.f.accountWithToken();
+    const agent = await t.f.agent({ name: 'saturation-bot', owner: owner.account });
+    // No budget but the saturation rule: deliveryDuty 1 and frames charged only what they take. A hog
+    // keeps the loop 85 % busy (17 ms of every 20), above the default threshold of 0.7 (0.88–0.92 was
+    // measured here; the control below, 0.2–0.4), so while it runs and entries are written, delivery
+    // gets 1 % of the time: it waits, and the subscribers fall behind.
+    // Without the rule they would keep up (duty 1: a run waits only for the 2 ms bucket to refill).
+    const stream = { deliveryDuty: 1, frameCostUs: 0, saturatedDuty: 0.01, deliveryBurstMs: 2 };
+    const write = async (app: App, tag: string, written: string[]) => {
+      for (let k = 0; k < 10; k++) {
+        const inserted = await writeAuditEntries(t.testDb.database, null, Array.from({ length: 10 }, (_, i) => ({ agent_id: agent.id, agent_name: agent.name, tool: `${tag}${k}_${i}` })));
+        written.push(...inserted.map((r) => r.id));
+        app.core.events.emit('audit.committed', { maxSeq: Math.max(...inserted.map((r) => r.seq)) });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+
+    const hogged = await sixtySubscribers(stream, owner.token);
+    try {
+      const hog = setInterval(() => {
+        const end = performance.now() + 17;
+        while (performance.now() < end);
+      }, 20);
+      const written: string[] = [];
+      const before = hogged.app.streamStats().feed;
+      let windowWhileSaturated = 0;
+      try {
+        await new Promise((r) => setTimeout(r, 300)); // a saturation window before the writes
+        await write(hogged.app, 'h', written);
+        windowWhileSaturated = hogged.app.streamStats().feed.coalesceMs;
+      } finally {
+        clearInterval(hog);
+      }
+      // Passes carrying little stay at the longest window instead of coming ever closer together.
+      expect(windowWhileSaturated).toBe(100);
+      const feed = hogged.app.streamStats().feed;
+      expect(feed.saturatedWindows).toBeGreaterThan(0);
+      expect(feed.deliveryWaits).toBeGreaterThan(0);
+      // Frames sent while the hog ran and entries were written: 10–100 of the 6,000 here, against
+      // 5,400–6,000 with the rule off (saturationThreshold 1).
+      expect(feed.pushed - before.pushed).toBeLessThan((hogged.subs.length * written.length) / 2);
+      // With the loop free again, everyone gets everything, once, in order.
+      await waitFor(() => hogged.subs.every((s) => s.events.length >= written.length), 30_000, 'every subscriber has every entry');
+      for (const s of hogged.subs) expect(s.events.map((e) => e.node.id)).toEqual(written);
+    } finally {
+      for (const c of hogged.clients) await c.dispose().catch(() => {});
+      await hogged.app.stop();
+    }
+
+    // The same writes and subscribers on a loop with room: never judged saturated.
+    const free = await sixtySubscribers(stream, owner.token);
+    try {
+      const written: string[] = [];
+      await write(free.app, 'f', written);
+      await waitFor(() => free.subs.every((s) => s.events.length >= written.length), 30_000, 'every subscriber has every entry');
+      for (const s of free.subs) expect(s.events.map((e) => e.node.id)).toEqual(written);
+      expect(free.app.streamStats().feed.saturatedWindows).toBe(0);
+    } finally {
+      for (const c of free.clients) await c.dispose().catch(() => {});
+      await free.app.stop();
+    }
+  });
+
   it('under write load, delivery keeps to its budget: subscribers lag, then catch up with nothing lost or repeated', async () => {
     const owner = await t.f.accountWithToken();
     const agent = await t.f.agent({ name: 'budget-bot', owner: owner.account });

@@ -1,3 +1,4 @@
+import { performance as perfHooks, type EventLoopUtilization } from 'node:perf_hooks';
 import { repo, type AuditEntryRow, type Database } from '@wicket/db';
 import type { Access, Viewer } from '../access.ts';
 import type { AuthService } from '../auth.service.ts';
@@ -75,6 +76,16 @@ export interface AuditFeedOptions {
    */
   frameCostUs?: number;
   /**
+   * While the event loop is this busy with everything but the stream's deliveries (its utilisation over
+   * the last SATURATION_WINDOW_MS, less the deliveries' share; default 0.7) and entries are written, the
+   * stream's share drops from deliveryDuty to saturatedDuty and read passes stay maxCoalesceMs apart:
+   * the proxy's calls are then what limits the server, and each frame delivered costs one of them. The
+   * live view lags until the load eases, then catches up from the table. 1 turns it off.
+   */
+  saturationThreshold?: number;
+  /** ...to this share of the time (default 0.05). */
+  saturatedDuty?: number;
+  /**
    * ...measured over time: the budget holds at most this much delivery time (default 50 ms, about one
    * entry to a thousand sockets on a small VM), so a lone commit or a pass at a moderate rate never
    * waits, and only a sustained backlog is held to deliveryDuty.
@@ -121,6 +132,8 @@ export interface AuditFeedStats {
   deliveryWaits: number;
   /** Delivery runs held to the budget (entries being written) / run at full speed. */
   budgetedRuns: number;
+  /** Windows of SATURATION_WINDOW_MS in which the event loop was saturated by other work (saturatedDuty applied). */
+  saturatedWindows: number;
   freeRuns: number;
   /** Entries delivered to push subscribers. */
   pushed: number;
@@ -215,6 +228,8 @@ const HAND_OUT_SLICE = 16_384;
  * middle of a write load, which then floods whatever shares the machine when the writes resume.
  */
 const WRITING_MS = 1000;
+/** How often the event loop's utilisation is sampled for saturationThreshold, ms. */
+const SATURATION_WINDOW_MS = 250;
 
 
 /** A small FIFO that does not copy on every shift. */
@@ -805,6 +820,12 @@ export class AuditFeed {
   private deliveryScheduled = false;
   private deliveryTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly deliveryDuty: number;
+  private readonly saturationThreshold: number;
+  private readonly saturatedDuty: number;
+  /** The event loop's utilisation and the delivery time at the start of the current saturation window. */
+  private eluAt: EventLoopUtilization | undefined;
+  private eluDeliveryMs = 0;
+  private saturated = false;
   /** The delivery budget while entries are being written: ms of delivery available now, refilled at deliveryDuty. */
   private budgetMs = 0;
   private budgetAt = 0;
@@ -812,7 +833,7 @@ export class AuditFeed {
   private lastCommitAt = -Infinity;
   private readonly frameCostMs: number;
   private readonly socketWriteCostMs: number;
-  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, memoryPasses: 0, memoryGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, budgetedRuns: 0, freeRuns: 0, pushed: 0 };
+  private readonly counters = { groupReads: 0, catchUpReads: 0, skippedReads: 0, sharedReads: 0, sharedGroupPasses: 0, memoryPasses: 0, memoryGroupPasses: 0, notifiesSent: 0, ticks: 0, socketWriteMs: 0, deliveryMs: 0, deliveryWaits: 0, budgetedRuns: 0, saturatedWindows: 0, freeRuns: 0, pushed: 0 };
   private readonly coalesceDuty: number;
   private readonly maxCoalesceMs: number;
   private readonly sliceMs: number;
@@ -837,6 +858,8 @@ export class AuditFeed {
     this.maxCoalesceMs = options.maxCoalesceMs ?? 100;
     this.sliceMs = options.deliverySliceMs ?? SLICE_MS;
     this.deliveryDuty = Math.min(1, Math.max(0.01, options.deliveryDuty ?? 0.2));
+    this.saturationThreshold = options.saturationThreshold ?? 0.7;
+    this.saturatedDuty = Math.min(this.deliveryDuty, Math.max(0.01, options.saturatedDuty ?? 0.05));
     this.frameCostMs = Math.max(0, options.frameCostUs ?? 6) / 1000;
     this.socketWriteCostMs = Math.max(0, options.socketWriteCostUs ?? 40) / 1000;
     this.budgetCapMs = options.deliveryBurstMs ?? 50;
@@ -849,6 +872,8 @@ export class AuditFeed {
     if (this.running) return Promise.resolve();
     this.starting ??= (async () => {
       this.running = true;
+      this.eluAt = perfHooks.eventLoopUtilization();
+      this.eluDeliveryMs = this.counters.deliveryMs;
       this.offCommitted = this.deps.events.on('audit.committed', (batch) => this.onCommitted(batch));
       this.timers.push(setInterval(() => this.onCatchUpTimer(), this.catchUpIntervalMs));
       this.timers.push(setInterval(() => void this.checkCredentials(), this.credentialCheckMs));
@@ -996,6 +1021,9 @@ export class AuditFeed {
    */
   private coalesceMs(): number {
     const base = tickIntervalMs(this.groups.size);
+    // While other work saturates the loop and entries are written, delivery is held to saturatedDuty:
+    // passes then carry little and would come ever closer together, so they stay at the longest window.
+    if (performance.now() - this.lastCommitAt < WRITING_MS && this.judgeSaturation()) return Math.max(base, this.maxCoalesceMs);
     return Math.max(base, Math.min(this.maxCoalesceMs, this.passCostAvg / this.coalesceDuty));
   }
 
@@ -1127,6 +1155,31 @@ export class AuditFeed {
   }
 
   /**
+   * Whether the event loop is saturated by other work (saturationThreshold): judged at most once per
+   * SATURATION_WINDOW_MS, when delivery or a read pass asks, from the loop's utilisation since the last
+   * judgement less the deliveries' own share. On a server whose proxy has the loop busy, every frame
+   * delivered is a call not served; on one that is waiting for I/O (the database, the upstreams), the
+   * stream keeps its usual share.
+   */
+  private judgeSaturation(): boolean {
+    if (this.saturationThreshold >= 1) return false;
+    if (!this.eluAt) {
+      this.eluAt = perfHooks.eventLoopUtilization();
+      this.eluDeliveryMs = this.counters.deliveryMs;
+      return this.saturated;
+    }
+    const window = perfHooks.eventLoopUtilization(this.eluAt);
+    if (window.idle + window.active >= SATURATION_WINDOW_MS) {
+      const deliveryShare = (this.counters.deliveryMs - this.eluDeliveryMs) / (window.idle + window.active);
+      this.saturated = window.utilization - deliveryShare >= this.saturationThreshold;
+      if (this.saturated) this.counters.saturatedWindows++;
+      this.eluAt = perfHooks.eventLoopUtilization();
+      this.eluDeliveryMs = this.counters.deliveryMs;
+    }
+    return this.saturated;
+  }
+
+  /**
    * Delivery to push subscribers (deliverTo: the graphql-ws lean path), one subscriber at a time, each
    * sending what it has queued (up to PUSH_TURN_FRAMES while others wait) so that its frames share one
    * socket write, in runs of at most deliverySliceMs; between runs the loop does its I/O.
@@ -1147,14 +1200,16 @@ export class AuditFeed {
     }
     const started = performance.now();
     const writing = started - this.lastCommitAt < WRITING_MS;
+    // While entries are written and other work saturates the loop, the smaller share (saturatedDuty).
+    const duty = writing && this.judgeSaturation() ? this.saturatedDuty : this.deliveryDuty;
     let allowance = this.sliceMs;
     if (writing) {
-      this.budgetMs = Math.min(this.budgetCapMs, this.budgetMs + (started - this.budgetAt) * this.deliveryDuty);
+      this.budgetMs = Math.min(this.budgetCapMs, this.budgetMs + (started - this.budgetAt) * duty);
       this.budgetAt = started;
       if (this.budgetMs <= 0) {
         this.deliveryScheduled = false;
         this.counters.deliveryWaits++;
-        this.scheduleDelivery(Math.max(1, -this.budgetMs / this.deliveryDuty));
+        this.scheduleDelivery(Math.max(1, -this.budgetMs / duty));
         return;
       }
       allowance = Math.min(allowance, this.budgetMs);
@@ -1188,7 +1243,7 @@ export class AuditFeed {
     }
     this.deliveryScheduled = false;
     if (this.pushReady.length > 0) {
-      const wait = writing && this.budgetMs <= 0 ? -this.budgetMs / this.deliveryDuty : 0;
+      const wait = writing && this.budgetMs <= 0 ? -this.budgetMs / duty : 0;
       if (wait > 0) this.counters.deliveryWaits++;
       this.scheduleDelivery(wait);
     }
