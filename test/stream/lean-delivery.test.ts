@@ -274,7 +274,7 @@ describe('live audit stream: the lean delivery path', () => {
     }
   });
 
-  it('while other work saturates the event loop, delivery drops to saturatedDuty; on a loop with room it keeps its share', async () => {
+  it('while other work saturates the event loop, delivery drops to saturatedDuty and passes stay at the longest window; on a loop with room the rule never fires', async () => {
     const owner = await t.f.accountWithToken();
     const agent = await t.f.agent({ name: 'saturation-bot', owner: owner.account });
     // No budget but the saturation rule: deliveryDuty 1 and frames charged only what they take. A hog

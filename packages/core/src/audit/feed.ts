@@ -823,7 +823,7 @@ export class AuditFeed {
   private readonly saturationThreshold: number;
   private readonly saturatedDuty: number;
   /** The event loop's utilisation and the delivery time at the start of the current saturation window. */
-  private eluAt: EventLoopUtilization | undefined;
+  private eluAt: EventLoopUtilization = perfHooks.eventLoopUtilization();
   private eluDeliveryMs = 0;
   private saturated = false;
   /** The delivery budget while entries are being written: ms of delivery available now, refilled at deliveryDuty. */
@@ -872,8 +872,7 @@ export class AuditFeed {
     if (this.running) return Promise.resolve();
     this.starting ??= (async () => {
       this.running = true;
-      this.eluAt = perfHooks.eventLoopUtilization();
-      this.eluDeliveryMs = this.counters.deliveryMs;
+      this.startSaturationWindow();
       this.offCommitted = this.deps.events.on('audit.committed', (batch) => this.onCommitted(batch));
       this.timers.push(setInterval(() => this.onCatchUpTimer(), this.catchUpIntervalMs));
       this.timers.push(setInterval(() => void this.checkCredentials(), this.credentialCheckMs));
@@ -1023,7 +1022,7 @@ export class AuditFeed {
     const base = tickIntervalMs(this.groups.size);
     // While other work saturates the loop and entries are written, delivery is held to saturatedDuty:
     // passes then carry little and would come ever closer together, so they stay at the longest window.
-    if (performance.now() - this.lastCommitAt < WRITING_MS && this.judgeSaturation()) return Math.max(base, this.maxCoalesceMs);
+    if (this.writing(performance.now()) && this.judgeSaturation()) return Math.max(base, this.maxCoalesceMs);
     return Math.max(base, Math.min(this.maxCoalesceMs, this.passCostAvg / this.coalesceDuty));
   }
 
@@ -1163,20 +1162,24 @@ export class AuditFeed {
    */
   private judgeSaturation(): boolean {
     if (this.saturationThreshold >= 1) return false;
-    if (!this.eluAt) {
-      this.eluAt = perfHooks.eventLoopUtilization();
-      this.eluDeliveryMs = this.counters.deliveryMs;
-      return this.saturated;
-    }
     const window = perfHooks.eventLoopUtilization(this.eluAt);
     if (window.idle + window.active >= SATURATION_WINDOW_MS) {
       const deliveryShare = (this.counters.deliveryMs - this.eluDeliveryMs) / (window.idle + window.active);
       this.saturated = window.utilization - deliveryShare >= this.saturationThreshold;
       if (this.saturated) this.counters.saturatedWindows++;
-      this.eluAt = perfHooks.eventLoopUtilization();
-      this.eluDeliveryMs = this.counters.deliveryMs;
+      this.startSaturationWindow();
     }
     return this.saturated;
+  }
+
+  private startSaturationWindow(): void {
+    this.eluAt = perfHooks.eventLoopUtilization();
+    this.eluDeliveryMs = this.counters.deliveryMs;
+  }
+
+  /** Entries are being written: an `audit.committed` in the last WRITING_MS. */
+  private writing(now: number): boolean {
+    return now - this.lastCommitAt < WRITING_MS;
   }
 
   /**
@@ -1199,7 +1202,7 @@ export class AuditFeed {
       return;
     }
     const started = performance.now();
-    const writing = started - this.lastCommitAt < WRITING_MS;
+    const writing = this.writing(started);
     // While entries are written and other work saturates the loop, the smaller share (saturatedDuty).
     const duty = writing && this.judgeSaturation() ? this.saturatedDuty : this.deliveryDuty;
     let allowance = this.sliceMs;
