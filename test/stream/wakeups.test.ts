@@ -289,19 +289,23 @@ describe('live audit stream: wake-ups and reads', () => {
   });
 
   it('coalescing charges each socket write at least socketWriteCostUs: under steady commits passes space out, and nothing is lost', async () => {
-    // Two servers on one database, five subscribers each, passes at most a second apart. One charges
-    // every socket write 5 ms (exaggerated, so the effect stands out of the reads' own cost): a pass to
-    // five sockets "costs" 25 ms, and passes are spaced towards 25 / 0.05 = 500 ms. The other charges
-    // what it measures (microseconds per write, plus its group read): its window stays far shorter.
+    // Two servers on one database, five subscribers each, passes at most a second apart, a pass's cost
+    // allowed half the time between passes (coalesceDuty 0.5, so a slow group read moves the window
+    // little). One charges every socket write 40 ms (exaggerated, so the effect stands out of the reads'
+    // own cost): a pass to five sockets "costs" 200 ms, and passes are spaced towards 200 / 0.5 = 400 ms,
+    // below the 500 ms after which a window starts afresh. The other charges what it measures
+    // (microseconds per write, plus its group read): its window stays far shorter. (With 5 ms and duty
+    // 0.05, PGlite's group reads on a loaded CI machine, ~30 ms a pass, took the second server's window
+    // to 586 ms against 524 ms for the first.)
     // The saturation rule is off: on PGlite the database runs on the test's own event loop, which this
     // write loop can keep busy enough to hold both servers' passes at the longest window.
     const options = (socketWriteCostUs: number) => ({
       database: t.testDb.database,
       logger: createLogger({ level: 'silent' }),
       serverSecret: TEST_SECRET,
-      stream: { catchUpIntervalMs: 3_600_000, maxCoalesceMs: 1_000, socketWriteCostUs, saturationThreshold: 1 },
+      stream: { catchUpIntervalMs: 3_600_000, maxCoalesceMs: 1_000, coalesceDuty: 0.5, socketWriteCostUs, saturationThreshold: 1 },
     });
-    const servers = [buildApp(options(5_000)), buildApp(options(0))];
+    const servers = [buildApp(options(40_000)), buildApp(options(0))];
     try {
       const subs: { events: { node: { id: string } }[] }[][] = [[], []];
       for (const [i, server] of servers.entries()) {
