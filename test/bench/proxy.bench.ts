@@ -6,6 +6,13 @@
  *   BENCH_UPSTREAM=json|sse                             # the SDK demo upstream instead of the lean one
  *   BENCH_ONLY=single|64|offered  BENCH_PROFILE=DIR     # profiling runs (CPU profiles of the server); offered:
  *                                                       # 1,000 calls/s, with the slowest calls placed in time
+ *   BENCH_ONLY=floor [BENCH_ROUNDS=3] [BENCH_RATE=1000] # the floor: at a fixed rate, rounds of direct calls, a
+ *                                                       # bare HTTP hop, a bare hop with a durable one-row commit
+ *                                                       # (support/floor-proxy.ts) and Wicket, side by side
+ *   BENCH_CLIENT=http                                   # the load generator on node:http instead of the lean
+ *                                                       # client (support/lean-client.ts)
+ *   BENCH_SETUP_SQL='drop index …'                      # run on the scratch database after migrating
+ *                                                       # (attribution experiments, not the product's figures)
  *
  * Three processes, so that load generator, proxy and upstream do not share one event loop:
  *   - an upstream: a lean MCP server on node:http (support/lean-upstream.ts; BENCH_UPSTREAM=json|sse:
@@ -30,13 +37,18 @@ import { createDatabase, migrateToLatest, repo, type Database } from '@wicket/db
 import { HttpForwarder } from '@wicket/proxy';
 import { connectorOf, findDemoCatalog, startUpstreamServer } from '@wicket/upstream-demo';
 import { buildApp } from '../../apps/server/src/app.ts';
+import { startFloorProxy } from './support/floor-proxy.ts';
+import { LeanHttpClient } from './support/lean-client.ts';
 import { startLeanUpstream } from './support/lean-upstream.ts';
-import { postgresCpuMs } from './support/measure.ts';
+import { postgresCpuMs, startProfiler } from './support/measure.ts';
 
 const BASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const DB_NAME = 'wicket_bench_proxy';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const UPSTREAM_MODE = process.env.BENCH_UPSTREAM === 'sse' ? 'sse' : process.env.BENCH_UPSTREAM === 'json' ? 'json' : 'lean';
+// The load generator's client: lean (support/lean-client.ts) unless BENCH_CLIENT=http, or with an SDK upstream
+// (which needs the MCP session the forwarder opens for the direct calls).
+const CLIENT = process.env.BENCH_CLIENT === 'http' || UPSTREAM_MODE !== 'lean' ? 'http' : 'lean';
 const SECRET = 'bench-server-secret-0123456789abcdef';
 const CREDENTIAL = 'ghu_benchcredential00000000000000000001';
 const AUTHORIZATION = `Bearer ${CREDENTIAL}`;
@@ -119,7 +131,11 @@ async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
   // The server's event-loop delay (BENCH_ONLY=offered), to tell a stall in this process from one elsewhere.
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
+  // BENCH_PROFILE with BENCH_ONLY=offered|floor: a CPU profile of the proxied fixed-rate runs alone.
+  const profiler = process.env.BENCH_PROFILE ? await startProfiler() : undefined;
   process.on('message', (m) => {
+    if (m === 'profile-start') void profiler?.start().then(() => process.send!({ profiling: true }));
+    if (typeof m === 'string' && m.startsWith('profile-stop:')) void profiler?.stop(m.slice('profile-stop:'.length)).then(() => process.send!({ profiled: true }));
     if (m === 'queries-reset') {
       durations.clear();
       loop.reset();
@@ -140,6 +156,13 @@ async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
   process.send!({ url });
 }
 
+/** BENCH_ONLY=floor: a bare proxy (support/floor-proxy.ts) in a process of its own, like the server. */
+async function runFloor(mode: 'hop' | 'commit', upstreamUrl: string): Promise<void> {
+  const floor = await startFloorProxy({ mode, databaseUrl: dbUrl(DB_NAME), upstreamUrl, upstreamAuthorization: AUTHORIZATION });
+  answerCpuQueries();
+  process.send!({ url: floor.url });
+}
+
 const children: ChildProcess[] = [];
 process.on('exit', () => {
   for (const c of children) c.kill();
@@ -148,7 +171,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
 
 function spawn(role: string, ...args: string[]): Promise<{ child: ChildProcess; url: string }> {
   // BENCH_PROFILE=DIR writes a V8 CPU profile of each server process there (open it in Chrome DevTools).
-  const profile = role === 'server' && process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  // (BENCH_ONLY=offered|floor: only the proxied fixed-rate runs, profiled from inside the server, see runServer.)
+  const windowed = process.env.BENCH_ONLY === 'offered' || process.env.BENCH_ONLY === 'floor';
+  const profile = role === 'server' && process.env.BENCH_PROFILE && !windowed ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const child = fork(SELF, [role, ...args], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -274,7 +299,7 @@ async function offeredProfile(server: ChildProcess, proxied: () => Promise<boole
       await new Promise((r) => setTimeout(r, 10));
     }
   })();
-  const run = await openLoop(rate, seconds, proxied);
+  const run = await profiled(server, 'offered', () => openLoop(rate, seconds, proxied));
   sampling = false;
   await sampled;
   const checkpointsDuring = (await checkpoints()) - checkpointsBefore;
@@ -300,6 +325,71 @@ async function offeredProfile(server: ChildProcess, proxied: () => Promise<boole
   log(`  audit INSERT sessions seen active in ${total} samples, waiting on: ${[...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${((100 * n) / total).toFixed(0)} %`).join(', ')}`);
   log(`  background work seen (ms into the run): ${[...background].map(([k, at]) => `${k} ${at[0]}–${at[at.length - 1]} (${at.length} samples)`).join('; ') || 'none'}; checkpoints started during the run (any database on the server): ${checkpointsDuring}`);
   log(`  calls at or above p99 (${f1(slow)} ms) by the 10 ms window they finished in: ${[...windows].sort((a, b) => a[0] - b[0]).map(([w, n]) => `${w * 10}ms×${n}`).join(' ')}`);
+}
+
+/** BENCH_PROFILE=DIR: `run` under a CPU profile of the server process (DIR/<name>-<time>.cpuprofile). */
+async function profiled<T>(server: ChildProcess, name: string, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return run();
+  await ask(server, 'profile-start', 'profiling');
+  const result = await run();
+  await ask(server, `profile-stop:${dir}/${name}-${Date.now()}.cpuprofile`, 'profiled');
+  return result;
+}
+
+/**
+ * BENCH_ONLY=floor: what a proxy that commits a record before forwarding cannot go below on this machine.
+ * Each round runs, at the same fixed rate and one after another: the calls straight to the upstream, then
+ * each path in `paths`; a path's overhead is its percentile less the direct run's of the same round (the
+ * machine's speed drifts between rounds, so rounds are compared, not runs across them). Ends with the
+ * medians over the rounds. CPU per call: the path's process (proxy), all of PostgreSQL, and this process
+ * (the load generator).
+ */
+async function floorComparison(
+  paths: { label: string; child: ChildProcess; call: () => Promise<boolean>; profile?: string }[],
+  direct: () => Promise<boolean>,
+  log: (s?: string) => void,
+): Promise<void> {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+  const rate = Number(process.env.BENCH_RATE ?? 1000);
+  const seconds = Math.min(SECONDS, 3);
+  const overheads = new Map<string, { p50: number[]; p95: number[]; p99: number[] }>();
+  log(`## The floor at ${rate} calls/s: ${rounds} rounds of ${seconds} s per path (overhead = path − direct, same round)`);
+  log();
+  log('| round | path | p50 | p95 | p99 | overhead p50 | p95 | p99 | calls/s | errors | process CPU µs/call | PostgreSQL CPU µs/call | load generator CPU µs/call |');
+  log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const ownCpu = () => {
+    const c = process.cpuUsage();
+    return c.user + c.system;
+  };
+  for (let round = 1; round <= rounds; round++) {
+    const selfBefore = ownCpu();
+    const d = summary(await openLoop(rate, seconds, direct));
+    log(`| ${round} | direct | ${f1(d.p50)} | ${f1(d.p95)} | ${f1(d.p99)} | | | | ${f0(d.rate)} | ${d.errors} | | | ${f0((ownCpu() - selfBefore) / d.calls)} |`);
+    for (const path of paths) {
+      const cpuBefore = await cpuMicros(path.child);
+      const pgBefore = postgresCpuMicros();
+      const selfBefore = ownCpu();
+      const run = () => openLoop(rate, seconds, path.call);
+      const p = summary(await (path.profile ? profiled(path.child, `${path.profile}-round${round}`, run) : run()));
+      const self = (ownCpu() - selfBefore) / p.calls;
+      const cpu = ((await cpuMicros(path.child)) - cpuBefore) / p.calls;
+      const pgCpu = (postgresCpuMicros() - pgBefore) / p.calls;
+      const o = overheads.get(path.label) ?? overheads.set(path.label, { p50: [], p95: [], p99: [] }).get(path.label)!;
+      o.p50.push(p.p50 - d.p50);
+      o.p95.push(p.p95 - d.p95);
+      o.p99.push(p.p99 - d.p99);
+      log(`| ${round} | ${path.label} | ${f1(p.p50)} | ${f1(p.p95)} | ${f1(p.p99)} | ${f1(p.p50 - d.p50)} | ${f1(p.p95 - d.p95)} | ${f1(p.p99 - d.p99)} | ${f0(p.rate)} | ${p.errors} | ${f0(cpu)} | ${f0(pgCpu)} | ${f0(self)} |`);
+    }
+  }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  log();
+  log('| path | overhead p50 (median of rounds) | p95 | p99 |');
+  log('|---|---:|---:|---:|');
+  for (const [label, o] of overheads) log(`| ${label} | ${f1(median(o.p50))} | ${f1(median(o.p95))} | ${f1(median(o.p99))} |`);
 }
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
@@ -474,6 +564,15 @@ async function main(): Promise<void> {
   await admin.query(`create database ${DB_NAME}`);
   const database = await createDatabase({ url: dbUrl(DB_NAME), poolSize: 10 });
   await migrateToLatest(database.db);
+  // BENCH_SETUP_SQL: statements run on the scratch database after migrating, for attribution experiments
+  // (e.g. 'drop trigger audit_entries_rollup on audit_entries'); the run is then not the product's.
+  if (process.env.BENCH_SETUP_SQL) {
+    const setup = new pg.Client({ connectionString: dbUrl(DB_NAME) });
+    await setup.connect();
+    await setup.query(process.env.BENCH_SETUP_SQL);
+    await setup.end();
+    log(`BENCH_SETUP_SQL: ${process.env.BENCH_SETUP_SQL}`);
+  }
   const core = createCore({ database, logger: createLogger({ level: 'silent' }), serverSecret: SECRET });
 
   const upstream = await spawn('upstream');
@@ -502,10 +601,21 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'github__list_repositories', arguments: { owner: 'acme' } } });
   // Answers other than a forwarded result, by HTTP status (or client-side failure), over the whole run.
   const failures = new Map<string, number>();
-  // The agent's side uses node:http with a keep-alive agent, like the direct calls (HttpForwarder), so
-  // both paths cost the load generator the same and the difference is the proxy's.
+  // A call counts when it is answered 200 with a JSON-RPC result; anything else is counted by status.
+  const answered = (status: number | undefined, answer: Buffer) => {
+    let ok = false;
+    try {
+      ok = status === 200 && (JSON.parse(answer.toString()) as { result?: unknown }).result !== undefined;
+    } catch {
+      ok = false;
+    }
+    if (!ok) failures.set(String(status), (failures.get(String(status)) ?? 0) + 1);
+    return ok;
+  };
+  // BENCH_CLIENT=http: the agent's side on node:http with a keep-alive agent, like the direct calls
+  // (HttpForwarder), so both paths cost the load generator the same and the difference is the proxy's.
   const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 2048 });
-  const viaProxy = (url: string, key: string) => () =>
+  const viaHttp = (url: string, key: string) => () =>
     new Promise<boolean>((resolve, reject) => {
       const req = http.request(`${url}/mcp`, {
         method: 'POST',
@@ -521,23 +631,38 @@ async function main(): Promise<void> {
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let ok = false;
-          try {
-            ok = res.statusCode === 200 && (JSON.parse(Buffer.concat(chunks).toString()) as { result?: unknown }).result !== undefined;
-          } catch {
-            ok = false;
-          }
-          if (!ok) failures.set(String(res.statusCode), (failures.get(String(res.statusCode)) ?? 0) + 1);
-          resolve(ok);
-        });
+        res.on('end', () => resolve(answered(res.statusCode, Buffer.concat(chunks))));
       });
       req.end(body);
     });
-  const toUpstream = async () => {
-    const r = await direct.callTool({ url: upstream.url, authorization: AUTHORIZATION }, { name: 'list_repositories', arguments: { owner: 'acme' } }, 30_000);
-    return r.kind === 'result';
+  // BENCH_CLIENT=lean (default with the lean upstream): raw keep-alive connections with prepared requests
+  // (support/lean-client.ts), a fraction of node:http's CPU per call on the cores shared with the proxy.
+  // One client (and so one set of connections) per server, shared by every caller of it.
+  const leanClients = new Map<string, LeanHttpClient>();
+  const lean = (url: string, authorization: string, payload: string) => {
+    const origin = new URL(url).origin;
+    const client = leanClients.get(origin) ?? leanClients.set(origin, LeanHttpClient.forUrl(url)).get(origin)!;
+    const request = client.prepare(new URL(url).pathname, { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream', Authorization: authorization }, payload);
+    return async () => {
+      try {
+        const answer = await client.send(request);
+        return answered(answer.status, answer.body);
+      } catch (error) {
+        const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        failures.set(`client: ${cause}`, (failures.get(`client: ${cause}`) ?? 0) + 1);
+        throw error;
+      }
+    };
   };
+  const viaProxy = (url: string, key: string) => (CLIENT === 'lean' ? lean(`${url}/mcp`, `Bearer ${key}`, body) : viaHttp(url, key));
+  const upstreamBody = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_repositories', arguments: { owner: 'acme' } } });
+  const toUpstream =
+    CLIENT === 'lean'
+      ? lean(upstream.url, AUTHORIZATION, upstreamBody)
+      : async () => {
+          const r = await direct.callTool({ url: upstream.url, authorization: AUTHORIZATION }, { name: 'list_repositories', arguments: { owner: 'acme' } }, 30_000);
+          return r.kind === 'result';
+        };
 
   // Warm up: JIT, connections, the engine's per-agent sets.
   for (const a of agents) await closedLoop(4, 1, viaProxy(server.url, a.key));
@@ -546,7 +671,7 @@ async function main(): Promise<void> {
 
   log();
   log(`# Proxy benchmark — ${new Date().toISOString()}`);
-  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}; upstream: ${UPSTREAM_MODE === 'lean' ? 'lean MCP server on node:http (JSON answers)' : UPSTREAM_MODE === 'json' ? 'SDK demo server, JSON answers' : 'SDK demo server, SSE answers'}`);
+  log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average before the runs ${loadavg().map((l) => l.toFixed(1)).join(' / ')}; ${SECONDS} s per run; PostgreSQL ${(await admin.query('show server_version')).rows[0].server_version}; client: ${CLIENT === 'lean' ? 'lean (support/lean-client.ts)' : 'node:http'}; upstream: ${UPSTREAM_MODE === 'lean' ? 'lean MCP server on node:http (JSON answers)' : UPSTREAM_MODE === 'json' ? 'SDK demo server, JSON answers' : 'SDK demo server, SSE answers'}`);
   log();
 
   server.child.send('queries-reset');
@@ -563,6 +688,22 @@ async function main(): Promise<void> {
     // Profiling runs (BENCH_ONLY=single: the run above; BENCH_ONLY=64: then 64 clients, 10 policies):
     // stop the servers gracefully so that --cpu-prof writes its file.
     if (process.env.BENCH_ONLY === 'offered') await offeredProfile(server.child, viaProxy(server.url, agents[0].key), toUpstream, log);
+    if (process.env.BENCH_ONLY === 'floor') {
+      const hop = await spawn('floor', 'hop', upstream.url);
+      const commit = await spawn('floor', 'commit', upstream.url);
+      for (const f of [hop, commit]) await closedLoop(4, 1, viaProxy(f.url, agents[0].key));
+      await floorComparison(
+        [
+          { label: 'bare hop', child: hop.child, call: viaProxy(hop.url, agents[0].key) },
+          { label: 'bare hop + durable one-row commit', child: commit.child, call: viaProxy(commit.url, agents[0].key) },
+          { label: 'Wicket, 10 policies', child: server.child, call: viaProxy(server.url, agents[0].key), profile: 'wicket-10' },
+          { label: 'Wicket, 1,000 policies', child: server.child, call: viaProxy(server.url, agents[2].key), profile: 'wicket-1000' },
+        ],
+        toUpstream,
+        log,
+      );
+      for (const f of [hop, commit]) f.child.kill('SIGINT');
+    }
     if (process.env.BENCH_ONLY === '64') {
       const cpuBefore = await cpuMicros(server.child);
       const pgBefore = postgresCpuMicros();
@@ -695,6 +836,7 @@ async function main(): Promise<void> {
 
   await direct.close();
   clientAgent.destroy();
+  for (const c of leanClients.values()) c.close();
   for (const c of [server.child, sdkServer.child, upstream.child]) c.kill();
   await database.close();
   await admin.query(`drop database if exists ${DB_NAME} with (force)`);
@@ -705,7 +847,14 @@ const role = process.argv[2];
 // A child whose parent is gone (killed, crashed) must not live on and load the machine: its IPC channel
 // closes with the parent. (Leftover servers of one run were seen reconnecting to the next run's database.)
 if (role) process.on('disconnect', () => process.exit(0));
-const job = role === 'upstream' ? runUpstream() : role === 'server' ? runServer((process.argv[3] as 'http' | 'sdk') ?? 'http') : main();
+const job =
+  role === 'upstream'
+    ? runUpstream()
+    : role === 'server'
+      ? runServer((process.argv[3] as 'http' | 'sdk') ?? 'http')
+      : role === 'floor'
+        ? runFloor(process.argv[3] as 'hop' | 'commit', process.argv[4])
+        : main();
 job.catch((error: unknown) => {
   console.error(error);
   process.exit(1);

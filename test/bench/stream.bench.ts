@@ -50,7 +50,7 @@ import { createDatabase, migrateToLatest, repo, type Database, type NewAuditEntr
 import { buildApp, type App } from '../../apps/server/src/app.ts';
 import { auditRowToWrite } from '../support/factories.ts';
 import { startLeanUpstream } from './support/lean-upstream.ts';
-import { percentile, postgresCpuMs } from './support/measure.ts';
+import { percentile, postgresCpuMs, startProfiler } from './support/measure.ts';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -300,25 +300,6 @@ class Traffic extends BenchChild<TrafficCmd> {
 
 // ---------------------------------------------------------------------------------------------------
 // Server process
-
-/** BENCH_PROFILE=DIR: a V8 CPU profile of the server process per throughput phase (open in DevTools). */
-async function startProfiler() {
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync, mkdirSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  return {
-    start: () => session.post('Profiler.start'),
-    async stop(file: string) {
-      const { profile } = await session.post('Profiler.stop');
-      mkdirSync(file.replace(/\/[^/]*$/, ''), { recursive: true });
-      writeFileSync(file, JSON.stringify(profile));
-    },
-    close: async () => session.disconnect(),
-  };
-}
 
 class Clients extends BenchChild<ClientCmd> {
   static async start(): Promise<Clients> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { containsSecret, isSecretKey, looksLikeCredential, normalizeKey, REDACTED, redactArguments } from './redaction.ts';
+import { containsSecret, isSecretKey, looksLikeCredential, matchesCredentialRule, normalizeKey, REDACTED, redactArguments } from './redaction.ts';
 
 // Realistic fixtures. They are assembled from parts so that no complete credential-shaped literal sits in
 // the source (secret scanners in CI would flag them, and rightly).
@@ -489,5 +489,59 @@ describe('redactArguments: property', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('looksLikeCredential: the shortcut for short strings', () => {
+  // looksLikeCredential answers false, without running the patterns, for strings of 10 characters or fewer
+  // that have no ':' and no '='. These tests hold the shortcut to the patterns themselves.
+  it('the shortest match without ":" or "=" is 11 characters, so the shortcut may not start above 10', () => {
+    const shortestJwt = 'eyJ' + 'abcd' + '.' + 'ef' + '.';
+    expect(shortestJwt).toHaveLength(11);
+    expect(matchesCredentialRule(shortestJwt)).toBe(true);
+    expect(looksLikeCredential(shortestJwt)).toBe(true);
+    // With a separator, much shorter strings match: the shortcut must not apply to them.
+    for (const short of ['pw=x', '?key=v', 'pwd:"a"', 'a://:p@']) {
+      expect(matchesCredentialRule(short)).toBe(true);
+      expect(looksLikeCredential(short)).toBe(true);
+    }
+  });
+
+  it('agrees with the patterns on strings built from the rules\' own pieces', () => {
+    const piece = fc.constantFrom(
+      'eyJ', 'ab', 'abcd', 'Zz9', '.', '_', '-', ' ', 'ghp_', 'gho_', 'sk-', 'sk_live_', 'xoxb-', 'xapp-1-', 'AKIA', 'AIza', 'ya29.',
+      'hv', 's.', 'wk_', 'live_', 'lin_api_', 'npm_', 'hf_', 'SG.', 'key-', 'SK', 'glpat-', 'Bearer ', 'basic ', 'token ', 'bot ',
+      '-----BEGIN', ' PRIVATE KEY-----', 'https://', '@', ':', '=', '?', '&', 'pw', 'pass', 'secret', '"', '0123456789', 'f00d',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (pieces) => {
+        const s = pieces.join('');
+        expect(looksLikeCredential(s)).toBe(matchesCredentialRule(s));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it('keys are classified the same the first time and from the cache', () => {
+    const keys = ['owner', 'apiKey', 'X-Api-Key', 'pass', 'passive', fixtures.githubClassic, 'wk' + '_live_' + 'Zq3xY8vB2nM5kL7pR4tW9sD1'];
+    const first = keys.map((k) => redactArguments({ [k]: 'value-1234567890' }));
+    const again = keys.map((k) => redactArguments({ [k]: 'value-1234567890' }));
+    expect(again).toEqual(first);
+    expect(first.map((o) => Object.entries(o as object)[0])).toEqual([
+      ['owner', 'value-1234567890'],
+      ['apiKey', REDACTED],
+      ['X-Api-Key', REDACTED],
+      ['pass', REDACTED],
+      ['passive', 'value-1234567890'],
+      [REDACTED, 'value-1234567890'],
+      [REDACTED, 'value-1234567890'],
+    ]);
+  });
+
+  it('a connector list of sensitive keys changed in place is read again', () => {
+    const sensitiveKeys = ['repo'];
+    expect(redactArguments({ repo: 'acme/api', owner: 'acme' }, { sensitiveKeys })).toEqual({ repo: REDACTED, owner: 'acme' });
+    sensitiveKeys.push('owner');
+    expect(redactArguments({ repo: 'acme/api', owner: 'acme' }, { sensitiveKeys })).toEqual({ repo: REDACTED, owner: REDACTED });
   });
 });

@@ -53,7 +53,10 @@ const SECRET_URL_PARAMS = new Set(['key', 'code', 'sid', 'xamzcredential', 'xamz
 
 /** True when a key's name alone says its value is a secret (password, token, api key, cookie…). */
 export function isSecretKey(key: string): boolean {
-  const words = keyWords(key);
+  return isSecretWords(keyWords(key));
+}
+
+function isSecretWords(words: string[]): boolean {
   const joined = words.join('');
   if (NON_SECRET_KEYS.has(joined)) return false;
   if (SECRET_KEY_PARTS.some((part) => joined.includes(part)) || AUTH_PART.test(joined)) return true;
@@ -161,8 +164,23 @@ const CREDENTIAL_RULES: CredentialRule[] = RULES.map((rule) =>
   rule.accept ? rule : { pattern: new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '')) },
 );
 
+/**
+ * No rule matches a string of this many characters or fewer that has no ':' and no '=': the shortest match
+ * without either is a JWT's (`eyJ` + 4 + `.` + 2 + `.`: 11 characters); every rule that can match less
+ * (query parameters, assignments, URLs with user info) needs one of the two. So ordinary short argument
+ * values and keys (`acme`, `owner`, `main`) skip the patterns; redaction.test.ts checks the claim against
+ * the patterns themselves.
+ */
+const SHORTEST_MATCH_WITHOUT_SEPARATOR = 11;
+
 /** True when a string is, or contains, something that looks like a credential. */
 export function looksLikeCredential(value: string): boolean {
+  if (value.length < SHORTEST_MATCH_WITHOUT_SEPARATOR && !value.includes(':') && !value.includes('=')) return false;
+  return matchesCredentialRule(value);
+}
+
+/** The patterns themselves, without the length shortcut (exported for the test of that shortcut). */
+export function matchesCredentialRule(value: string): boolean {
   for (const rule of CREDENTIAL_RULES) {
     const { pattern, accept } = rule;
     if (!accept) {
@@ -193,8 +211,46 @@ interface WalkContext {
   ancestors: Set<object>;
 }
 
-function isKeySecret(key: string, ctx: WalkContext): boolean {
-  return ctx.sensitive.has(normalizeKey(key)) || isSecretKey(key);
+/** What redaction needs to know of an object key: its normalised form, and whether its name says "secret". */
+interface KeyFacts {
+  normalized: string;
+  secretName: boolean;
+  /** The key itself looks like a credential (then it is stored as "[REDACTED]"). */
+  credential: boolean;
+}
+
+// Argument names repeat from call to call (they are the tools' parameter names), and classifying one costs
+// a dozen regular expressions; so the facts of short keys are kept, up to KEY_FACTS_MAX of them (then the
+// cache starts over). A key that looks like a credential itself is never kept.
+const KEY_FACTS_MAX = 4096;
+const KEY_FACTS_MAX_LENGTH = 64;
+const keyFactsCache = new Map<string, KeyFacts>();
+
+function keyFacts(key: string): KeyFacts {
+  const known = keyFactsCache.get(key);
+  if (known) return known;
+  const words = keyWords(key);
+  const facts = { normalized: words.join(''), secretName: isSecretWords(words), credential: looksLikeCredential(key) };
+  if (key.length <= KEY_FACTS_MAX_LENGTH && !facts.credential) {
+    if (keyFactsCache.size >= KEY_FACTS_MAX) keyFactsCache.clear();
+    keyFactsCache.set(key, facts);
+  }
+  return facts;
+}
+
+// The normalised form of a connector's sensitive keys, per list (catalog lists are long-lived objects;
+// one changed in place is normalised again).
+const sensitiveSets = new WeakMap<readonly string[], { source: string; set: Set<string> }>();
+
+function sensitiveSet(keys: readonly string[] | undefined): Set<string> {
+  if (!keys) return new Set();
+  const source = keys.join('\u0000');
+  let known = sensitiveSets.get(keys);
+  if (known?.source !== source) {
+    known = { source, set: new Set(keys.map(normalizeKey).filter((k) => k.length > 0)) };
+    sensitiveSets.set(keys, known);
+  }
+  return known.set;
 }
 
 function redactString(s: string): string {
@@ -209,12 +265,14 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 function redactEntries(entries: Iterable<[string, unknown]>, depth: number, ctx: WalkContext): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [rawKey, value] of entries) {
+    const facts = keyFacts(rawKey);
     let key = rawKey;
-    if (looksLikeCredential(rawKey)) {
+    if (facts.credential) {
       key = REDACTED;
       for (let n = 2; Object.prototype.hasOwnProperty.call(out, key); n++) key = `${REDACTED}#${n}`;
     }
-    const redacted = isKeySecret(rawKey, ctx) ? redactUnderSecretKey(value) : redactValue(value, depth + 1, ctx);
+    const secret = ctx.sensitive.has(facts.normalized) || facts.secretName;
+    const redacted = secret ? redactUnderSecretKey(value) : redactValue(value, depth + 1, ctx);
     setOwn(out, key, redacted);
   }
   return out;
@@ -299,7 +357,7 @@ function redactValue(value: unknown, depth: number, ctx: WalkContext): unknown {
  */
 export function redactArguments(args: unknown, options: RedactionOptions = {}): unknown {
   const ctx: WalkContext = {
-    sensitive: new Set((options.sensitiveKeys ?? []).map(normalizeKey).filter((k) => k.length > 0)),
+    sensitive: sensitiveSet(options.sensitiveKeys),
     maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
     ancestors: new Set(),
   };

@@ -96,3 +96,25 @@ export function planSummary(json: unknown): PlanSummary {
     sharedRead: top.Plan['Shared Read Blocks'] ?? 0,
   };
 }
+
+/**
+ * A V8 CPU profile of this process over chosen windows (BENCH_PROFILE=DIR in the benchmarks), through the
+ * inspector: start() and stop(file) around the part to look at; open the file in Chrome DevTools.
+ */
+export async function startProfiler() {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync, mkdirSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  return {
+    start: () => session.post('Profiler.start'),
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(file.replace(/\/[^/]*$/, ''), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+    },
+    close: async () => session.disconnect(),
+  };
+}
