@@ -132,7 +132,7 @@ export interface AuditFeedStats {
   deliveryWaits: number;
   /** Delivery runs held to the budget (entries being written) / run at full speed. */
   budgetedRuns: number;
-  /** Windows of SATURATION_WINDOW_MS in which the event loop was saturated by other work (saturatedDuty applied). */
+  /** Windows of SATURATION_WINDOW_MS, ending while entries were written, in which the event loop was saturated by other work (saturatedDuty applied). */
   saturatedWindows: number;
   freeRuns: number;
   /** Entries delivered to push subscribers. */
@@ -872,7 +872,9 @@ export class AuditFeed {
     if (this.running) return Promise.resolve();
     this.starting ??= (async () => {
       this.running = true;
+      this.saturated = false;
       this.startSaturationWindow();
+      if (this.saturationThreshold < 1) this.timers.push(setInterval(() => this.judgeSaturation(), SATURATION_WINDOW_MS));
       this.offCommitted = this.deps.events.on('audit.committed', (batch) => this.onCommitted(batch));
       this.timers.push(setInterval(() => this.onCatchUpTimer(), this.catchUpIntervalMs));
       this.timers.push(setInterval(() => void this.checkCredentials(), this.credentialCheckMs));
@@ -1022,7 +1024,7 @@ export class AuditFeed {
     const base = tickIntervalMs(this.groups.size);
     // While other work saturates the loop and entries are written, delivery is held to saturatedDuty:
     // passes then carry little and would come ever closer together, so they stay at the longest window.
-    if (this.writing(performance.now()) && this.judgeSaturation()) return Math.max(base, this.maxCoalesceMs);
+    if (this.saturated && this.writing(performance.now())) return Math.max(base, this.maxCoalesceMs);
     return Math.max(base, Math.min(this.maxCoalesceMs, this.passCostAvg / this.coalesceDuty));
   }
 
@@ -1154,22 +1156,22 @@ export class AuditFeed {
   }
 
   /**
-   * Whether the event loop is saturated by other work (saturationThreshold): judged at most once per
-   * SATURATION_WINDOW_MS, when delivery or a read pass asks, from the loop's utilisation since the last
-   * judgement less the deliveries' own share. On a server whose proxy has the loop busy, every frame
-   * delivered is a call not served; on one that is waiting for I/O (the database, the upstreams), the
-   * stream keeps its usual share.
+   * Whether the event loop is saturated by other work (saturationThreshold), judged by a timer every
+   * SATURATION_WINDOW_MS from the loop's utilisation over the window just ended, less the deliveries'
+   * own share. On a server whose proxy has the loop busy, every frame delivered is a call not served; on
+   * one that is waiting for I/O (the database, the upstreams), the stream keeps its usual share.
+   * A timer rather than a judgement when delivery asks: the first write after a quiet spell then meets
+   * the judgement of the last 250 ms, not an average over the whole spell, which would let a burst
+   * through at full share until the next window.
    */
-  private judgeSaturation(): boolean {
-    if (this.saturationThreshold >= 1) return false;
+  private judgeSaturation(): void {
     const window = perfHooks.eventLoopUtilization(this.eluAt);
-    if (window.idle + window.active >= SATURATION_WINDOW_MS) {
-      const deliveryShare = (this.counters.deliveryMs - this.eluDeliveryMs) / (window.idle + window.active);
-      this.saturated = window.utilization - deliveryShare >= this.saturationThreshold;
-      if (this.saturated) this.counters.saturatedWindows++;
-      this.startSaturationWindow();
-    }
-    return this.saturated;
+    const elapsed = window.idle + window.active;
+    if (elapsed <= 0) return;
+    const deliveryShare = (this.counters.deliveryMs - this.eluDeliveryMs) / elapsed;
+    this.saturated = window.utilization - deliveryShare >= this.saturationThreshold;
+    if (this.saturated && this.writing(performance.now())) this.counters.saturatedWindows++;
+    this.startSaturationWindow();
   }
 
   private startSaturationWindow(): void {
@@ -1204,7 +1206,7 @@ export class AuditFeed {
     const started = performance.now();
     const writing = this.writing(started);
     // While entries are written and other work saturates the loop, the smaller share (saturatedDuty).
-    const duty = writing && this.judgeSaturation() ? this.saturatedDuty : this.deliveryDuty;
+    const duty = writing && this.saturated ? this.saturatedDuty : this.deliveryDuty;
     let allowance = this.sliceMs;
     if (writing) {
       this.budgetMs = Math.min(this.budgetCapMs, this.budgetMs + (started - this.budgetAt) * duty);
