@@ -4,6 +4,9 @@
  *   npx tsx test/bench/proxy.bench.ts            # against postgres://postgres@127.0.0.1:5432 (BENCH_DATABASE_URL)
  *   BENCH_SECONDS=2 npx tsx test/bench/proxy.bench.ts   # shorter runs
  *   BENCH_UPSTREAM=json|sse                             # the SDK demo upstream instead of the lean one
+ *   BENCH_ONLY=idle [BENCH_IDLE=12] [BENCH_SAMPLES=3]   # calls after a quiet spell (direct, then through the proxy);
+ *                                                       # BENCH_BASELINE=idle-close: the hot path's connections
+ *                                                       # close when idle, as before 2026-11-23
  *   BENCH_ONLY=single|64|offered  BENCH_PROFILE=DIR     # profiling runs (CPU profiles of the server); offered:
  *                                                       # 1,000 calls/s, with the slowest calls placed in time
  *   BENCH_ONLY=floor [BENCH_ROUNDS=3] [BENCH_RATE=1000] # the floor: at a fixed rate, rounds of direct calls, a
@@ -123,6 +126,8 @@ async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
   const database = await createDatabase({
     url: dbUrl(DB_NAME),
     poolSize: 10,
+    // BENCH_BASELINE=idle-close: the hot path's connections close when idle, as before 2026-11-23.
+    keepHotConnections: process.env.BENCH_BASELINE !== 'idle-close',
     log: (event) => {
       const kind = STATEMENTS.find(([, re]) => re.test(event.query.sql))?.[0];
       if (kind) (durations.get(kind) ?? durations.set(kind, []).get(kind)!).push(event.queryDurationMillis);
@@ -390,6 +395,39 @@ async function floorComparison(
   log('| path | overhead p50 (median of rounds) | p95 | p99 |');
   log('|---|---:|---:|---:|');
   for (const [label, o] of overheads) log(`| ${label} | ${f1(median(o.p50))} | ${f1(median(o.p95))} | ${f1(median(o.p99))} |`);
+}
+
+/**
+ * BENCH_ONLY=idle: calls after a quiet spell, as agents make them (bursts with pauses between). Each
+ * sample waits BENCH_IDLE seconds (default 12, past the general pool's 10 s idle timeout), calls the
+ * upstream straight, waits again, then makes five calls through the proxy; it prints their times and the
+ * first call's audit INSERT as the server timed it.
+ */
+async function afterIdle(server: ChildProcess, proxied: () => Promise<boolean>, straight: () => Promise<boolean>, log: (s?: string) => void): Promise<void> {
+  const idleS = Number(process.env.BENCH_IDLE ?? 12);
+  const samples = Number(process.env.BENCH_SAMPLES ?? 3);
+  const timed = async (call: () => Promise<boolean>) => {
+    const t0 = performance.now();
+    await call();
+    return performance.now() - t0;
+  };
+  const pause = () => new Promise((r) => setTimeout(r, idleS * 1000));
+  log(`## Calls after ${idleS} s idle (ms)`);
+  log();
+  log('| sample | direct, first call | proxy, call 1 | its audit INSERT | call 2 | call 3 | call 4 | call 5 |');
+  log('|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (let i = 1; i <= samples; i++) {
+    await pause();
+    const direct = await timed(straight);
+    await pause();
+    server.send('queries-reset');
+    const first = await timed(proxied);
+    const insert = (await queryStats(server)).find((q) => q.kind.startsWith('audit INSERT'))?.p50 ?? NaN;
+    const rest: number[] = [];
+    for (let k = 0; k < 4; k++) rest.push(await timed(proxied));
+    log(`| ${i} | ${f1(direct)} | ${f1(first)} | ${f1(insert)} | ${rest.map(f1).join(' | ')} |`);
+  }
+  log();
 }
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
@@ -704,6 +742,7 @@ async function main(): Promise<void> {
       );
       for (const f of [hop, commit]) f.child.kill('SIGINT');
     }
+    if (process.env.BENCH_ONLY === 'idle') await afterIdle(server.child, viaProxy(server.url, agents[0].key), toUpstream, log);
     if (process.env.BENCH_ONLY === '64') {
       const cpuBefore = await cpuMicros(server.child);
       const pgBefore = postgresCpuMicros();

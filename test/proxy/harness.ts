@@ -85,8 +85,8 @@ let rpcId = 1;
  * A server on a real loopback port with the proxy, the three demo upstreams (official MCP SDK servers)
  * installed as connectors, an owner account, and a log capture.
  */
-export async function startProxyWorld(options: { proxy?: McpProxyOptions } = {}): Promise<ProxyWorld> {
-  const testDb = await createTestDatabase();
+export async function startProxyWorld(options: { proxy?: McpProxyOptions; database?: Parameters<typeof createTestDatabase>[0] } = {}): Promise<ProxyWorld> {
+  const testDb = await createTestDatabase(options.database);
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk, _enc, done) {

@@ -16,7 +16,7 @@ export interface TestDatabase {
 }
 
 /** A fresh, migrated database of its own for one test file, on the backend this run targets. */
-export async function createTestDatabase(options: { log?: DatabaseOptions['log'] } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(options: Pick<DatabaseOptions, 'log' | 'idleTimeoutMs'> = {}): Promise<TestDatabase> {
   if (testBackend() === 'postgres') {
     const base = process.env.TEST_DATABASE_URL!;
     const name = `wicket_t_${process.pid}_${randomBytes(4).toString('hex')}`;
@@ -27,7 +27,7 @@ export async function createTestDatabase(options: { log?: DatabaseOptions['log']
     const u = new URL(base);
     u.pathname = `/${name}`;
     const url = u.toString();
-    const database = await createDatabase({ url, log: options.log });
+    const database = await createDatabase({ url, log: options.log, idleTimeoutMs: options.idleTimeoutMs });
     const extra: Database[] = [];
     return {
       database,

@@ -26,6 +26,13 @@ export interface DatabaseOptions {
   /** An already open PGlite instance (tests clone one). */
   pglite?: PGlite;
   poolSize?: number;
+  /**
+   * PostgreSQL: how long a connection of the general pool may sit idle before it is closed (default
+   * 10,000 ms). The hot path's connections (named statements) are never closed for idleness.
+   */
+  idleTimeoutMs?: number;
+  /** false: the hot path's connections close when idle too, as before 2026-11-23 (benchmark baselines). */
+  keepHotConnections?: boolean;
   /** Called for every query (tests count queries with it). */
   log?: (event: LogEvent) => void;
 }
@@ -40,18 +47,28 @@ const pgTypes = {
 };
 
 export async function createDatabase(options: DatabaseOptions = {}): Promise<Database> {
-  if (options.url) return createPostgres(options.url, options.poolSize ?? 10, options.log);
+  if (options.url) return createPostgres(options.url, options.poolSize ?? 10, options.idleTimeoutMs ?? 10_000, options.keepHotConnections ?? true, options.log);
   const instance = options.pglite ?? (await PGlite.create({ dataDir: options.dataDir, extensions: { pg_trgm } }));
   return createPGlite(instance, !options.pglite, options.log);
 }
 
-function createPostgres(url: string, poolSize: number, log?: (event: LogEvent) => void): Database {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes as any });
+function createPostgres(url: string, poolSize: number, idleTimeoutMs: number, keepHot: boolean, log?: (event: LogEvent) => void): Database {
+  // application_name tells the two pools apart in pg_stat_activity (a fallback: one set in DATABASE_URL
+  // or PGAPPNAME wins).
+  // TCP keepalive: the hot pool's connections stay open through quiet spells, which a firewall or NAT
+  // between the server and PostgreSQL could otherwise drop without a word.
+  const common = { connectionString: url, types: pgTypes as any, keepAlive: true };
+  const pool = new pg.Pool({ ...common, max: poolSize, idleTimeoutMillis: idleTimeoutMs, fallback_application_name: 'wicket' });
   // The hot path's named statements (preparedText) run on connections of their own that always use the
   // statement's generic plan: with plan_cache_mode = auto, PostgreSQL keeps re-planning the audit INSERT
   // for every execution (its array parameters make each custom plan look cheaper than the generic one),
   // ~1 ms per INSERT on the benchmark VM. Other queries keep the default (custom plans for their values).
-  const hot = new pg.Pool({ connectionString: url, max: Math.max(2, Math.ceil(poolSize / 2)), types: pgTypes as any });
+  // Once opened they are kept however long they sit idle (min = max): agents call in bursts with quiet
+  // spells between, and a call after a spell would otherwise pay a new connection, its SET and its
+  // statements' preparation (the first call after 12 s idle: 16–20 ms with the pool's default 10 s
+  // idle timeout, 4–7 ms with the connections kept; docs/benchmarks.md).
+  const hotMax = Math.max(2, Math.ceil(poolSize / 2));
+  const hot = new pg.Pool({ ...common, max: hotMax, min: keepHot ? hotMax : 0, idleTimeoutMillis: idleTimeoutMs, fallback_application_name: 'wicket hot path' });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   hot.on('error', () => {});

@@ -22,8 +22,9 @@ export async function startFloorProxy(options: {
   upstreamUrl: string;
   upstreamAuthorization: string;
 }): Promise<{ url: string; close(): Promise<void> }> {
-  // The same pool size as the benchmark gives the Wicket server.
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+  // The same pool size as the benchmark gives the Wicket server; its connections are kept through quiet
+  // spells, as the Wicket server keeps its hot path's (packages/db/src/database.ts).
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10, min: 10 });
   if (options.mode === 'commit') await pool.query('create table if not exists bench_floor_calls (id bigserial primary key, tool text not null)');
   const forwarder = new HttpForwarder();
   const target = { url: options.upstreamUrl, authorization: options.upstreamAuthorization };
