@@ -5,8 +5,8 @@ import { startProxyWorld, type ProxyWorld } from './harness.ts';
 
 // The hot path's PostgreSQL connections (packages/db/src/database.ts) are kept through quiet spells:
 // agents call in bursts, and a call after a spell would otherwise open a connection, SET its plan mode
-// and prepare its statements again (measured: 16–20 ms for the first call after 12 s idle, against
-// 4–7 ms with the connections kept; docs/benchmarks.md). The general pool still closes idle ones.
+// and prepare its statements again (measured: 15.0–18.7 ms for the first call after 12 s idle, against
+// 4.9–8.3 ms with the connections kept; docs/benchmarks.md). The general pool still closes idle ones.
 
 const backend = testBackend();
 
@@ -35,11 +35,11 @@ describe.skipIf(backend === 'pglite')('the hot path keeps its PostgreSQL connect
     for (let i = 0; i < 3; i++) expect((await w.callTool(c.key, 'github__create_issue', { owner: 'acme', repo: 'api', title: `before ${i}` })).status).toBe(200);
     const hot = await backends('wicket hot path');
     expect(hot.length).toBeGreaterThan(0);
-    // The general pool's connections, used by the calls too (the outcome UPDATEs, the first caller read).
+    // The general pool's connections: the setup above (agent, member, key) wrote through it.
     expect((await backends('wicket')).length).toBeGreaterThan(0);
 
-    // A quiet spell until the general pool has closed every idle connection (outcome UPDATEs may still
-    // run just after the calls), then five idle timeouts more.
+    // A quiet spell until the general pool has closed every idle connection, then five idle timeouts
+    // more: the hot connections sat idle past the timeout that closed the others.
     const deadline = Date.now() + 10_000;
     while ((await backends('wicket')).length > 0) {
       if (Date.now() > deadline) throw new Error('the general pool kept its idle connections past 10 s');

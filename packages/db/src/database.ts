@@ -65,8 +65,8 @@ function createPostgres(url: string, poolSize: number, idleTimeoutMs: number, ke
   // ~1 ms per INSERT on the benchmark VM. Other queries keep the default (custom plans for their values).
   // Once opened they are kept however long they sit idle (min = max): agents call in bursts with quiet
   // spells between, and a call after a spell would otherwise pay a new connection, its SET and its
-  // statements' preparation (the first call after 12 s idle: 16–20 ms with the pool's default 10 s
-  // idle timeout, 4–7 ms with the connections kept; docs/benchmarks.md).
+  // statements' preparation (the first call after 12 s idle: 15.0–18.7 ms with the pool's default 10 s
+  // idle timeout, 4.9–8.3 ms with the connections kept; docs/benchmarks.md).
   const hotMax = Math.max(2, Math.ceil(poolSize / 2));
   const hot = new pg.Pool({ ...common, max: hotMax, min: keepHot ? hotMax : 0, idleTimeoutMillis: idleTimeoutMs, fallback_application_name: 'wicket hot path' });
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
