@@ -75,6 +75,13 @@ async function runUpstream(): Promise<void> {
       ? await startLeanUpstream({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION })
       : await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION, jsonResponse: UPSTREAM_MODE === 'json' });
   answerCpuQueries();
+  // Its event-loop delay too (BENCH_ONLY=offered), to tell a stall here from one in the proxy.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  process.on('message', (m) => {
+    if (m === 'queries-reset') loop.reset();
+    if (m === 'loop') process.send!({ loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } });
+  });
   process.send!({ url: server.url });
 }
 
@@ -266,11 +273,12 @@ async function openLoop(perSecond: number, seconds: number, call: () => Promise<
  * the slow calls fell (10 ms windows): tells a stall (many slow calls at once) from a spread tail, and a
  * stall in a Node process from one outside it.
  */
-async function offeredProfile(server: ChildProcess, proxied: () => Promise<boolean>, straight: () => Promise<boolean>, log: (s?: string) => void): Promise<void> {
+async function offeredProfile(server: ChildProcess, upstream: ChildProcess, proxied: () => Promise<boolean>, straight: () => Promise<boolean>, log: (s?: string) => void): Promise<void> {
   const seconds = Math.min(SECONDS, 3);
   const rate = Number(process.env.BENCH_RATE ?? 1000);
   const d = summary(await openLoop(rate, seconds, straight));
   server.send('queries-reset');
+  upstream.send('queries-reset');
   const cpuBefore = await cpuUsageOf(server);
   const selfBefore = process.cpuUsage();
   const pgBefore = postgresCpuMicros();
@@ -285,6 +293,9 @@ async function offeredProfile(server: ChildProcess, proxied: () => Promise<boole
   const checkpointsBefore = await checkpoints();
   const waits = new Map<string, number>();
   const background = new Map<string, number[]>();
+  // Every sample's active sessions, to print beside the stalls: [ms into the run, "what:wait" per session].
+  const timeline: [number, string[]][] = [];
+  const kindOf = (query: string) => (/^\s*with v/.test(query) ? 'INSERT' : /^\s*update audit_entries/.test(query) ? 'UPDATE' : query.replace(/\s+/g, ' ').trim().slice(0, 24));
   let sampling = true;
   const sampled = (async () => {
     while (sampling) {
@@ -293,6 +304,7 @@ async function offeredProfile(server: ChildProcess, proxied: () => Promise<boole
         `select backend_type, wait_event_type || ':' || wait_event as wait, left(query, 60) as query from pg_stat_activity
          where pid <> pg_backend_pid() and (state = 'active' or backend_type not in ('client backend', 'walwriter', 'background writer', 'autovacuum launcher', 'logical replication launcher'))`,
       );
+      timeline.push([at, r.rows.map((row) => `${row.backend_type === 'client backend' ? kindOf(row.query) : row.backend_type}:${row.wait ?? 'CPU'}`)]);
       for (const row of r.rows) {
         if (row.backend_type === 'client backend' && /unnest/.test(row.query) && /^\s*with v/.test(row.query)) {
           const k = row.wait ?? 'on CPU';
@@ -317,7 +329,8 @@ async function offeredProfile(server: ChildProcess, proxied: () => Promise<boole
   log(`  CPU µs/call: proxy user ${f0((cpuAfter.user - cpuBefore.user) / p.calls)} + system ${f0((cpuAfter.system - cpuBefore.system) / p.calls)}, PostgreSQL ${f0((postgresCpuMicros() - pgBefore) / p.calls)}, load generator ${f0((cpu.user + cpu.system) / p.calls)}`);
   for (const q of await queryStats(server)) log(`  ${q.kind}: ${q.count} × p50 ${f1(q.p50)} p95 ${f1(q.p95)} ms`);
   const loop = await ask<'loop', { p50: number; p99: number; max: number }>(server, 'loop', 'loop');
-  log(`  event-loop delay: server p50 ${f1(loop.p50)} p99 ${f1(loop.p99)} max ${f1(loop.max)} ms; load generator p50 ${f1(own.percentile(50) / 1e6)} p99 ${f1(own.percentile(99) / 1e6)} max ${f1(own.max / 1e6)} ms`);
+  const upLoop = await ask<'loop', { p50: number; p99: number; max: number }>(upstream, 'loop', 'loop');
+  log(`  event-loop delay: server p50 ${f1(loop.p50)} p99 ${f1(loop.p99)} max ${f1(loop.max)} ms; upstream p50 ${f1(upLoop.p50)} p99 ${f1(upLoop.p99)} max ${f1(upLoop.max)} ms; load generator p50 ${f1(own.percentile(50) / 1e6)} p99 ${f1(own.percentile(99) / 1e6)} max ${f1(own.max / 1e6)} ms`);
   // latencies[i] belongs to the i-th call to answer, not the i-th started: place each slow answer at its finish.
   const slow = run.latencies.length ? pct([...run.latencies].sort((a, b) => a - b), 99) : 0;
   const windows = new Map<number, number>();
@@ -330,6 +343,15 @@ async function offeredProfile(server: ChildProcess, proxied: () => Promise<boole
   log(`  audit INSERT sessions seen active in ${total} samples, waiting on: ${[...waits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${((100 * n) / total).toFixed(0)} %`).join(', ')}`);
   log(`  background work seen (ms into the run): ${[...background].map(([k, at]) => `${k} ${at[0]}–${at[at.length - 1]} (${at.length} samples)`).join('; ') || 'none'}; checkpoints started during the run (any database on the server): ${checkpointsDuring}`);
   log(`  calls at or above p99 (${f1(slow)} ms) by the 10 ms window they finished in: ${[...windows].sort((a, b) => a[0] - b[0]).map(([w, n]) => `${w * 10}ms×${n}`).join(' ')}`);
+  // What the database's sessions were doing from p99 before the first slow answer of the busiest window to
+  // the end of that window: tells a stall waiting on a lock, the WAL or the CPU from one outside PostgreSQL.
+  const busiest = [...windows].sort((a, b) => b[1] - a[1])[0];
+  if (busiest) {
+    const from = busiest[0] * 10 - slow;
+    const to = busiest[0] * 10 + 10;
+    const seen = timeline.filter(([at]) => at >= from && at <= to);
+    log(`  sessions active ${f0(from)}–${f0(to)} ms into the run (${seen.length} samples): ${seen.map(([at, rows]) => `${f0(at)}: ${rows.join(', ') || '-'}`).join(' | ')}`);
+  }
 }
 
 /** BENCH_PROFILE=DIR: `run` under a CPU profile of the server process (DIR/<name>-<time>.cpuprofile). */
@@ -725,7 +747,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY) {
     // Profiling runs (BENCH_ONLY=single: the run above; BENCH_ONLY=64: then 64 clients, 10 policies):
     // stop the servers gracefully so that --cpu-prof writes its file.
-    if (process.env.BENCH_ONLY === 'offered') await offeredProfile(server.child, viaProxy(server.url, agents[0].key), toUpstream, log);
+    if (process.env.BENCH_ONLY === 'offered') await offeredProfile(server.child, upstream.child, viaProxy(server.url, agents[0].key), toUpstream, log);
     if (process.env.BENCH_ONLY === 'floor') {
       const hop = await spawn('floor', 'hop', upstream.url);
       const commit = await spawn('floor', 'commit', upstream.url);
