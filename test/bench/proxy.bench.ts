@@ -76,12 +76,7 @@ async function runUpstream(): Promise<void> {
       : await startUpstreamServer({ catalog: findDemoCatalog('github')!, expectedAuthorization: AUTHORIZATION, jsonResponse: UPSTREAM_MODE === 'json' });
   answerCpuQueries();
   // Its event-loop delay too (BENCH_ONLY=offered), to tell a stall here from one in the proxy.
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  process.on('message', (m) => {
-    if (m === 'queries-reset') loop.reset();
-    if (m === 'loop') process.send!({ loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } });
-  });
+  answerLoopQueries();
   process.send!({ url: server.url });
 }
 
@@ -89,6 +84,18 @@ async function runUpstream(): Promise<void> {
 function answerCpuQueries(): void {
   process.on('message', (m) => {
     if (m === 'cpu') process.send!({ cpu: process.cpuUsage() });
+  });
+}
+
+type LoopDelay = { p50: number; p99: number; max: number };
+
+/** This process's event-loop delay, answered on 'loop' (ms) and restarted on 'queries-reset'. */
+function answerLoopQueries(): void {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  process.on('message', (m) => {
+    if (m === 'queries-reset') loop.reset();
+    if (m === 'loop') process.send!({ loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } satisfies LoopDelay });
   });
 }
 
@@ -141,18 +148,13 @@ async function runServer(forwarder: 'http' | 'sdk'): Promise<void> {
     },
   });
   // The server's event-loop delay (BENCH_ONLY=offered), to tell a stall in this process from one elsewhere.
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
+  answerLoopQueries();
   // BENCH_PROFILE with BENCH_ONLY=offered|floor: a CPU profile of the proxied fixed-rate runs alone.
   const profiler = process.env.BENCH_PROFILE ? await startProfiler() : undefined;
   process.on('message', (m) => {
     if (m === 'profile-start') void profiler?.start().then(() => process.send!({ profiling: true }));
     if (typeof m === 'string' && m.startsWith('profile-stop:')) void profiler?.stop(m.slice('profile-stop:'.length)).then(() => process.send!({ profiled: true }));
-    if (m === 'queries-reset') {
-      durations.clear();
-      loop.reset();
-    }
-    if (m === 'loop') process.send!({ loop: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 } });
+    if (m === 'queries-reset') durations.clear();
     if (m === 'queries') {
       process.send!({
         queries: [...durations].map(([kind, ms]) => {
@@ -328,8 +330,8 @@ async function offeredProfile(server: ChildProcess, upstream: ChildProcess, prox
   log(`${rate} calls/s: direct p50 ${f1(d.p50)} p99 ${f1(d.p99)}; proxy p50 ${f1(p.p50)} p95 ${f1(p.p95)} p99 ${f1(p.p99)} ms`);
   log(`  CPU µs/call: proxy user ${f0((cpuAfter.user - cpuBefore.user) / p.calls)} + system ${f0((cpuAfter.system - cpuBefore.system) / p.calls)}, PostgreSQL ${f0((postgresCpuMicros() - pgBefore) / p.calls)}, load generator ${f0((cpu.user + cpu.system) / p.calls)}`);
   for (const q of await queryStats(server)) log(`  ${q.kind}: ${q.count} × p50 ${f1(q.p50)} p95 ${f1(q.p95)} ms`);
-  const loop = await ask<'loop', { p50: number; p99: number; max: number }>(server, 'loop', 'loop');
-  const upLoop = await ask<'loop', { p50: number; p99: number; max: number }>(upstream, 'loop', 'loop');
+  const loop = await ask<'loop', LoopDelay>(server, 'loop', 'loop');
+  const upLoop = await ask<'loop', LoopDelay>(upstream, 'loop', 'loop');
   log(`  event-loop delay: server p50 ${f1(loop.p50)} p99 ${f1(loop.p99)} max ${f1(loop.max)} ms; upstream p50 ${f1(upLoop.p50)} p99 ${f1(upLoop.p99)} max ${f1(upLoop.max)} ms; load generator p50 ${f1(own.percentile(50) / 1e6)} p99 ${f1(own.percentile(99) / 1e6)} max ${f1(own.max / 1e6)} ms`);
   // latencies[i] belongs to the i-th call to answer, not the i-th started: place each slow answer at its finish.
   const slow = run.latencies.length ? pct([...run.latencies].sort((a, b) => a - b), 99) : 0;
@@ -775,6 +777,8 @@ async function main(): Promise<void> {
     for (const c of [server.child, sdkServer.child, upstream.child]) c.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 1500));
     await database.close();
+    // As the full run does: the scratch database goes (it is created afresh at the start anyway).
+    await admin.query(`drop database if exists ${DB_NAME} with (force)`);
     await admin.end();
     return;
   }
